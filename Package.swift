@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Dependencies point one way only (left depends on right):
+//   gtr → Shell → Training → Agents → Tensors → CBLAS
+//   Shell → Correctors → Environments
+//   Shell, Training → SessionLog → CSQLite
+let package = Package(
+    name: "gtr",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gtr", targets: ["gtr"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CPty", path: "Sources/CPty"),
+
+        .target(name: "Tensors", dependencies: ["CBLAS"]),
+        .target(name: "Agents", dependencies: ["Tensors", "Environments"]),
+        .target(name: "SessionLog", dependencies: ["CSQLite"]),
+        .target(name: "Training", dependencies: ["Agents", "SessionLog", "Environments"]),
+        .target(name: "Environments"),
+        .target(name: "Correctors", dependencies: ["Environments"]),
+        .target(name: "Shell", dependencies: [
+            "Training", "Agents", "Tensors", "Correctors", "Environments", "SessionLog", "CEditLine",
+        ]),
+        .executableTarget(name: "gtr", dependencies: [
+            "Shell", "Tensors",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "gtr-bench", dependencies: ["Shell", "Environments", "SessionLog", "Tensors"],
+                          path: "Benchmarks/gtr-bench"),
+
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
+        .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "SessionLog", "CPty"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+    ]
+)

@@ -1,0 +1,47 @@
+/// Names and constructors of every environment the shell can open.
+public enum EnvironmentRegistry {
+    public struct Entry: Sendable {
+        public let name: String
+        public let summary: String
+        public let options: [String]
+        public let make: @Sendable () -> Environment
+    }
+
+    public static let entries: [Entry] = [
+        Entry(name: "points24", summary: "gym-cards Points24-v0: make 24 from four cards (the paper's hardest card task)",
+              options: ["seed=", "cards=", "solvable_only=", "ranks=", "invalid=", "time_limit="], make: { Points24() }),
+        Entry(name: "ezpoints", summary: "gym-cards EZPoints-v0: make 12 from two cards with + and *",
+              options: ["seed=", "cards=", "invalid=", "time_limit="], make: { EZPoints() }),
+        Entry(name: "numberline", summary: "gym-cards NumberLine-v0: move the current number to the target",
+              options: ["seed=", "max_position=", "start=", "target=", "invalid=", "time_limit="], make: { NumberLine() }),
+        Entry(name: "blackjack", summary: "gym-cards Blackjack-v0: hit or stand against the dealer",
+              options: ["seed=", "invalid=", "time_limit="], make: { Blackjack() }),
+    ]
+
+    public static var names: [String] { entries.map(\.name) }
+
+    public static func make(_ name: String) throws -> Environment {
+        let key = name.lowercased().replacingOccurrences(of: "-v0", with: "").replacingOccurrences(of: "gym_cards/", with: "")
+        if let e = entries.first(where: { $0.name == key }) { return e.make() }
+        let close = names.filter { editDistance($0, key) <= 3 || $0.hasPrefix(key.prefix(3)) }
+        throw EnvironmentError.unknownEnvironment(name, suggestions: close)
+    }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+public func editDistance(_ a: String, _ b: String) -> Int {
+    let x = Array(a), y = Array(b)
+    if x.isEmpty { return y.count }
+    if y.isEmpty { return x.count }
+    var prev = Array(0...y.count)
+    for i in 1...x.count {
+        var cur = [i] + Array(repeating: 0, count: y.count)
+        for j in 1...y.count {
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+        }
+        prev = cur
+    }
+    return prev[y.count]
+}
+
+import Foundation
