@@ -153,15 +153,15 @@ public final class Solver: @unchecked Sendable {
         var result: [Solution] = []
         for k in order {
             let exprs = groups[k]!
-            var seen = Set<[FormulaToken]>()
-            var forms: [[FormulaToken]] = []
+            let display = exprs.map(\.minimalTokens).min(by: Solver.shorterThenLexicographic)!
+            var seen: Set<[FormulaToken]> = [display]
+            var forms: [[FormulaToken]] = [display]
             for e in exprs {
                 for style in [Expression.Style.minimal, .mixedPrecedence, .full] {
                     let t = e.render(style: style)
                     if seen.insert(t).inserted { forms.append(t) }
                 }
             }
-            let display = exprs.map(\.minimalTokens).min(by: Solver.shorterThenLexicographic)!
             result.append(Solution(key: k, tokens: display, forms: forms))
         }
         result.sort { Solver.shorterThenLexicographic($0.tokens, $1.tokens) }

@@ -1,1 +1,233 @@
-public enum SL {}
+import Foundation
+
+/// Facts recorded about a session when it starts.
+public struct SessionInfo: Sendable {
+    public var gtrVersion: String
+    public var gitCommit: String?
+    public var host: String
+    public var config: String
+    public var replayOf: Int64?
+    public init(gtrVersion: String, gitCommit: String?, host: String, config: String, replayOf: Int64? = nil) {
+        self.gtrVersion = gtrVersion; self.gitCommit = gitCommit; self.host = host; self.config = config; self.replayOf = replayOf
+    }
+}
+
+/// One logged step (the `steps` table).
+public struct StepRecord: Equatable, Sendable {
+    public var episode: Int
+    public var t: Int
+    public var env: String
+    public var observation: String
+    public var action: String
+    public var source: String  // human | agent | script
+    public var reward: Double
+    public var done: Bool
+    public var info: String
+    public init(episode: Int, t: Int, env: String, observation: String, action: String, source: String, reward: Double, done: Bool, info: String) {
+        self.episode = episode; self.t = t; self.env = env; self.observation = observation; self.action = action
+        self.source = source; self.reward = reward; self.done = done; self.info = info
+    }
+}
+
+/// A logged command (the `commands` table).
+public struct CommandRecord: Sendable {
+    public var seq: Int
+    public var text: String
+    public var status: String
+    public var output: String
+}
+
+/// The SQLite session log: one database file, WAL mode, versioned schema. Writes are queued and committed in
+/// one transaction per completed top-level command (or every `batchSize` rows inside a long command), so a
+/// kill -9 loses at most the command that was running. Database faults never stop the shell: the first one
+/// produces a single warning through `onWarning`, queued rows stay in memory (bounded) and are retried at the
+/// next flush, so a lock that clears later loses nothing.
+public final class SessionLog {
+    public static let schemaVersion: Int64 = 1
+    public let path: String
+    public private(set) var sessionID: Int64 = 0
+    public private(set) var healthy = true
+    public var onWarning: (String) -> Void = { FileHandle.standardError.write(Data(("warning: " + $0 + "\n").utf8)) }
+    public var batchSize = 1000
+    /// Pending rows kept while the database is failing; beyond this the oldest are dropped (and counted).
+    public var maxPending = 1_000_000
+    public private(set) var droppedRows = 0
+
+    private var db: SQLiteConnection?
+    private var pending: [(sql: String, args: [SQLValue])] = []
+    private var statements: [String: SQLiteStatement] = [:]
+    private var warned = false
+    private var seeds: [UInt64] = []
+    private let startInfo: SessionInfo
+    private let startedAt: Double
+
+    public init(path: String, info: SessionInfo) {
+        self.path = path
+        startInfo = info
+        startedAt = Date().timeIntervalSince1970
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let c = try SQLiteConnection(path: path)
+            db = c
+            try c.exec("PRAGMA busy_timeout=2000")
+            try c.exec("PRAGMA journal_mode=WAL")
+            try c.exec("PRAGMA synchronous=NORMAL")
+            try c.exec("PRAGMA foreign_keys=ON")
+            try SessionLog.migrate(c)
+            try c.transaction {
+                try c.prepare("INSERT INTO sessions(started_at, gtr_version, git_commit, host, config, replay_of) VALUES (?,?,?,?,?,?)")
+                    .run([.real(startedAt), .text(info.gtrVersion), info.gitCommit.map { .text($0) } ?? .null, .text(info.host),
+                          .text(info.config), info.replayOf.map { .int($0) } ?? .null])
+                sessionID = c.lastInsertRowID
+            }
+        } catch {
+            fail(error)
+            // Keep a session id so rows stay consistent if the database recovers.
+            sessionID = -Int64(startedAt)
+        }
+    }
+
+    /// Schema migrations, applied in order; `PRAGMA user_version` records the applied version. Later issues
+    /// append new steps (model outputs, corrections, training runs) without rewriting these tables.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS sessions(
+          id INTEGER PRIMARY KEY, started_at REAL NOT NULL, ended_at REAL, gtr_version TEXT NOT NULL,
+          git_commit TEXT, host TEXT, seeds TEXT, config TEXT, replay_of INTEGER);
+        CREATE TABLE IF NOT EXISTS commands(
+          session_id INTEGER NOT NULL, seq INTEGER NOT NULL, text TEXT NOT NULL, started_at REAL NOT NULL,
+          duration REAL NOT NULL, status TEXT NOT NULL, output TEXT NOT NULL, PRIMARY KEY(session_id, seq));
+        CREATE TABLE IF NOT EXISTS episodes(
+          session_id INTEGER NOT NULL, episode INTEGER NOT NULL, env TEXT NOT NULL, seed INTEGER, options TEXT,
+          started_at REAL NOT NULL, ended_at REAL, return REAL, length INTEGER, success INTEGER,
+          PRIMARY KEY(session_id, episode));
+        CREATE TABLE IF NOT EXISTS steps(
+          id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL, episode INTEGER NOT NULL, t INTEGER NOT NULL,
+          env TEXT NOT NULL, command_seq INTEGER, observation TEXT, action TEXT NOT NULL,
+          source TEXT NOT NULL CHECK(source IN ('human','agent','script')), reward REAL NOT NULL,
+          done INTEGER NOT NULL, info TEXT);
+        CREATE INDEX IF NOT EXISTS steps_by_session ON steps(session_id, episode, t);
+        """,
+    ]
+
+    static func migrate(_ c: SQLiteConnection) throws {
+        let v = try c.scalarInt("PRAGMA user_version")
+        guard v < Int64(migrations.count) else { return }
+        try c.transaction {
+            for (i, m) in migrations.enumerated() where Int64(i) >= v { try c.exec(m) }
+            try c.exec("PRAGMA user_version=\(migrations.count)")
+        }
+    }
+
+    private func fail(_ error: Error) {
+        healthy = false
+        if !warned {
+            warned = true
+            onWarning("session log \(path): \(error); the shell goes on, rows are kept in memory and retried")
+        }
+    }
+
+    private func enqueue(_ sql: String, _ args: [SQLValue]) {
+        pending.append((sql, args))
+        if pending.count > maxPending {
+            let extra = pending.count - maxPending
+            pending.removeFirst(extra); droppedRows += extra
+        }
+        if healthy && pending.count >= batchSize { flush() }
+    }
+
+    /// Commits every queued row in one transaction. Safe to call often; failures are reported once.
+    public func flush() {
+        guard !pending.isEmpty, let c = db else { return }
+        do {
+            try c.transaction {
+                for (sql, args) in pending {
+                    let s: SQLiteStatement
+                    if let cached = statements[sql] { s = cached } else { s = try c.prepare(sql, persistent: true); statements[sql] = s }
+                    try s.run(args)
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+            if !healthy { healthy = true; if warned { onWarning("session log \(path) recovered; queued rows written") }; warned = false }
+        } catch {
+            fail(error)
+        }
+    }
+
+    public var pendingRows: Int { pending.count }
+
+    public func logCommand(seq: Int, text: String, startedAt: Double, duration: Double, status: String, output: String) {
+        enqueue("INSERT OR REPLACE INTO commands(session_id, seq, text, started_at, duration, status, output) VALUES (?,?,?,?,?,?,?)",
+                [.int(sessionID), .int(Int64(seq)), .text(text), .real(startedAt), .real(duration), .text(status), .text(output)])
+    }
+
+    public func beginEpisode(_ episode: Int, env: String, seed: UInt64?, options: String) {
+        if let seed { seeds.append(seed) }
+        enqueue("INSERT OR REPLACE INTO episodes(session_id, episode, env, seed, options, started_at) VALUES (?,?,?,?,?,?)",
+                [.int(sessionID), .int(Int64(episode)), .text(env), seed.map { .int(Int64(bitPattern: $0)) } ?? .null,
+                 .text(options), .real(Date().timeIntervalSince1970)])
+    }
+
+    public func endEpisode(_ episode: Int, return ret: Double, length: Int) {
+        enqueue("UPDATE episodes SET ended_at=?, return=?, length=?, success=? WHERE session_id=? AND episode=?",
+                [.real(Date().timeIntervalSince1970), .real(ret), .int(Int64(length)), .int(ret > 0 ? 1 : 0), .int(sessionID), .int(Int64(episode))])
+    }
+
+    public func logStep(_ r: StepRecord, commandSeq: Int) {
+        enqueue("INSERT INTO steps(session_id, episode, t, env, command_seq, observation, action, source, reward, done, info) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [.int(sessionID), .int(Int64(r.episode)), .int(Int64(r.t)), .text(r.env), .int(Int64(commandSeq)), .text(r.observation),
+                 .text(r.action), .text(r.source), .real(r.reward), .int(r.done ? 1 : 0), .text(r.info)])
+    }
+
+    /// Marks the session ended and flushes everything.
+    public func close() {
+        let s = seeds.map(String.init).joined(separator: ",")
+        enqueue("UPDATE sessions SET ended_at=?, seeds=? WHERE id=?", [.real(Date().timeIntervalSince1970), .text(s), .int(sessionID)])
+        flush()
+        if !pending.isEmpty { onWarning("session log: \(pending.count) rows could not be written") }
+        statements.removeAll()
+        db?.close(); db = nil
+    }
+
+    // MARK: reading
+
+    /// A read-only connection for `sql`, `log`, `sessions` and replay; writes are refused by SQLite itself.
+    public func reader() throws -> SQLiteConnection {
+        flush()
+        return try SQLiteConnection(path: path, readOnly: true)
+    }
+
+    /// Runs one read-only statement. Any statement that could write is refused before it runs.
+    public func readOnlyQuery(_ sql: String) throws -> (columns: [String], rows: [[SQLValue]]) {
+        let c = try reader()
+        let s = try c.prepare(sql)
+        guard s.isReadOnly else {
+            throw SQLiteError(code: 8, message: "sql is read-only: this statement would modify the database")
+        }
+        var rows: [[SQLValue]] = []
+        while try s.step() {
+            rows.append(s.row())
+            if rows.count > 100_000 { break }
+        }
+        return (s.columnNames, rows)
+    }
+
+    public static func commands(in c: SQLiteConnection, session: Int64) throws -> [CommandRecord] {
+        try c.query("SELECT seq, text, status, output FROM commands WHERE session_id=? ORDER BY seq", [.int(session)]).rows.map { r in
+            guard case let .int(seq) = r[0], case let .text(t) = r[1], case let .text(st) = r[2], case let .text(o) = r[3] else {
+                throw SQLiteError(code: 11, message: "malformed command row in session \(session)")
+            }
+            return CommandRecord(seq: Int(seq), text: t, status: st, output: o)
+        }
+    }
+
+    public static func steps(in c: SQLiteConnection, session: Int64) throws -> [(commandSeq: Int, record: StepRecord)] {
+        try c.query("SELECT command_seq, episode, t, env, observation, action, source, reward, done, info FROM steps WHERE session_id=? ORDER BY id",
+                    [.int(session)]).rows.map { r in
+            func i(_ k: Int) -> Int { if case let .int(v) = r[k] { return Int(v) }; return -1 }
+            func s(_ k: Int) -> String { if case let .text(v) = r[k] { return v }; return "" }
+            func d(_ k: Int) -> Double { if case let .real(v) = r[k] { return v }; if case let .int(v) = r[k] { return Double(v) }; return .nan }
+            return (i(0), StepRecord(episode: i(1), t: i(2), env: s(3), observation: s(4), action: s(5), source: s(6), reward: d(7), done: i(8) != 0, info: s(9)))
+        }
+    }
+}

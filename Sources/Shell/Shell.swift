@@ -1,1 +1,362 @@
-public enum ShellPlaceholder {}
+import Environments
+import Foundation
+import SessionLog
+
+/// Where lines come from when a command needs more input (`play`): the REPL's editor or stdin.
+public protocol LineSource: AnyObject {
+    func readLine(prompt: String) -> String?
+}
+
+/// Configuration of one shell instance.
+public struct ShellConfig {
+    public var home: URL
+    public var databasePath: String?
+    public var style: Style
+    /// True when a person types at a terminal (steps are logged with source=human, else script).
+    public var interactive: Bool
+    public var keepGoing = false
+    /// Write output to stdout/stderr (off for replays and tests that only read captured output).
+    public var echo = true
+    /// Directory that relative paths are resolved against.
+    public var workingDirectory: URL
+    /// Disable the session log entirely (benchmarks, fuzzing).
+    public var logging = true
+
+    public init(home: URL, databasePath: String? = nil, style: Style, interactive: Bool, workingDirectory: URL? = nil) {
+        self.home = home; self.databasePath = databasePath; self.style = style; self.interactive = interactive
+        self.workingDirectory = workingDirectory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }
+
+    /// `GTR_HOME`, else `~/.gtr`.
+    public static func defaultHome() -> URL {
+        if let h = ProcessInfo.processInfo.environment["GTR_HOME"], !h.isEmpty { return URL(fileURLWithPath: h) }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".gtr")
+    }
+}
+
+/// The interpreter: variables, the current environment and episode, the session log and every command.
+/// It has no terminal I/O of its own beyond printing, so tests drive it directly.
+public final class Shell {
+    public var config: ShellConfig
+    public private(set) var log: SessionLog?
+    public var variables: [String: String] = [:]
+    public var lineSource: LineSource?
+    public private(set) var quitRequested = false
+    /// Statement budget per top-level command (nil = unlimited); the fuzz test bounds work with it.
+    public var statementBudget: Int?
+    private var budgetLeft = 0
+    /// Step records produced by this shell, kept in memory when `recordSteps` is on (replay compares them).
+    public var recordSteps = false
+    public internal(set) var recordedSteps: [(seq: Int, record: StepRecord)] = []
+
+    // Episode state.
+    var env: Environment?
+    var envOptions: [String: String] = [:]
+    var episode = 0
+    var episodeReturn = 0.0
+    var lastReward = 0.0
+    var lastAction = ""
+    var lastInvalid = false
+    var undoStack: [(env: Environment, ret: Double, reward: Double)] = []
+    var episodeSeed: UInt64?
+
+    // Per-command capture.
+    public private(set) var seq = 0
+    var captured = ""
+    var sourceDepth = 0
+    var currentPosition: SourcePosition?
+    public private(set) var lastStatus = "ok"
+
+    let commands: [String: CommandSpec]
+    public static let version = "0.1.0"
+
+    public init(config: ShellConfig, replayOf: Int64? = nil) {
+        self.config = config
+        var table: [String: CommandSpec] = [:]
+        for c in Shell.allCommands { table[c.name] = c; for a in c.aliases { table[a] = c } }
+        commands = table
+        if config.logging {
+            let path = config.databasePath ?? config.home.appendingPathComponent("gtr.sqlite").path
+            let info = SessionInfo(gtrVersion: Shell.version, gitCommit: BuildInfo.gitCommit, host: ProcessInfo.processInfo.hostName,
+                                   config: "{\"interactive\":\(config.interactive)}", replayOf: replayOf)
+            log = SessionLog(path: path, info: info)
+        }
+    }
+
+    /// Flushes and closes the session log (Ctrl-D, `quit`, end of script).
+    public func close() {
+        endEpisodeIfOpen()
+        log?.close()
+    }
+
+    public var databasePath: String { log?.path ?? config.databasePath ?? config.home.appendingPathComponent("gtr.sqlite").path }
+
+    // MARK: output
+
+    func out(_ s: String) {
+        captured += s + "\n"
+        if config.echo { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
+    }
+
+    func warn(_ s: String) {
+        captured += "warning: " + s + "\n"
+        if config.echo { FileHandle.standardError.write(Data(("warning: " + s + "\n").utf8)) }
+    }
+
+    func errorLine(_ s: String) {
+        captured += "error: " + s + "\n"
+        if config.echo { FileHandle.standardError.write(Data((config.style.red("error: ") + s + "\n").utf8)) }
+    }
+
+    // MARK: prompt
+
+    /// `gtr[points24 #3 t=2]>`: the env, the seed of the episode (or its number) and the step.
+    public var prompt: String {
+        guard let env else { return "gtr> " }
+        let id = episodeSeed.map { "#\($0)" } ?? "ep\(episode)"
+        return "gtr[\(env.name) \(id) t=\(env.stepCount)\(env.isDone ? " done" : "")]> "
+    }
+
+    // MARK: execution
+
+    /// Runs one complete unit of input (one or more statements) as a logged top-level command.
+    /// Returns false when it failed. Syntax errors are reported with their position.
+    @discardableResult
+    public func execute(_ text: String, file: String = "<input>", line: Int = 1) -> Bool {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty || trimmed.hasPrefix("#") && !trimmed.contains("\n") { return true }
+        seq += 1
+        captured = ""
+        let start = Date()
+        budgetLeft = statementBudget ?? Int.max
+        var ok = true
+        do {
+            let stmts = try Parser.parse(text, file: file, firstLine: line)
+            try run(stmts)
+        } catch let e as ShellSyntaxError {
+            errorLine(ShellError.syntax(e).description); ok = false
+        } catch let e as ShellError {
+            errorLine(e.description); ok = false
+        } catch {
+            errorLine("\(error)"); ok = false
+        }
+        lastStatus = ok ? "ok" : "error"
+        log?.logCommand(seq: seq, text: trimmed, startedAt: start.timeIntervalSince1970,
+                        duration: Date().timeIntervalSince(start), status: lastStatus, output: captured)
+        log?.flush()
+        return ok
+    }
+
+    /// Output captured for the last top-level command.
+    public var lastOutput: String { captured }
+
+    func run(_ stmts: [Statement]) throws {
+        for s in stmts {
+            try Interrupt.check()
+            if quitRequested { return }
+            budgetLeft -= 1
+            if budgetLeft < 0 { throw ShellError.budgetExceeded }
+            try run(s)
+        }
+    }
+
+    func run(_ s: Statement) throws {
+        switch s {
+        case let .command(words, pos):
+            currentPosition = pos
+            let argv = try expand(words)
+            guard let name = argv.first else { return }
+            try dispatch(name, Array(argv.dropFirst()), words: words, at: pos)
+        case let .repeatBlock(countWord, body, pos):
+            let c = try expand([countWord])[0]
+            guard let n = Int(c), n >= 0 else { throw ShellError.failed(pos, "repeat needs a non-negative integer count, got '\(c)'") }
+            for _ in 0..<n {
+                try run(body)
+                if quitRequested { return }
+            }
+        case let .whileBlock(cond, body, pos):
+            while try evaluate(cond, at: pos) {
+                try Interrupt.check()
+                budgetLeft -= 1
+                if budgetLeft < 0 { throw ShellError.budgetExceeded }
+                try run(body)
+                if quitRequested { return }
+            }
+        case let .ifBlock(cond, then, other, pos):
+            try run(try evaluate(cond, at: pos) ? then : other)
+        }
+    }
+
+    func evaluate(_ words: [Word], at pos: SourcePosition) throws -> Bool {
+        do { return try Condition.evaluate(try expand(words)) } catch let e as Condition.EvalError {
+            throw ShellError.failed(pos, e.message)
+        }
+    }
+
+    /// Expands variables in each word. Built-ins shadow nothing: a user variable of the same name wins.
+    func expand(_ words: [Word]) throws -> [String] {
+        try words.map { w in
+            var s = ""
+            for p in w.parts {
+                switch p {
+                case let .literal(t): s += t
+                case let .variable(name):
+                    guard let v = variables[name] ?? builtin(name) else {
+                        throw ShellError.failed(w.position, "undefined variable $\(name)")
+                    }
+                    s += v
+                }
+            }
+            return s
+        }
+    }
+
+    /// Values of the built-in variables.
+    func builtin(_ name: String) -> String? {
+        switch name {
+        case "reward": return fmt(lastReward)
+        case "return": return fmt(episodeReturn)
+        case "done": return (env?.isDone ?? false) ? "true" : "false"
+        case "step": return String(env?.stepCount ?? 0)
+        case "episode": return String(episode)
+        case "seed": return episodeSeed.map(String.init) ?? ""
+        case "env": return env?.name ?? ""
+        case "action": return lastAction
+        case "invalid": return lastInvalid ? "true" : "false"
+        case "status": return lastStatus
+        case "session": return log.map { String($0.sessionID) } ?? ""
+        case "formula": return (env as? FormulaCardGame)?.formulaText
+        case "success": return (env?.isDone ?? false) && episodeReturn > 0 ? "true" : "false"
+        case "solvable":
+            guard let p = env as? Points24 else { return nil }
+            return p.solver.solvable(p.numbers) ? "true" : "false"
+        case "actions": return env?.legalActions.joined(separator: " ")
+        default: return nil
+        }
+    }
+
+    static let builtinNames = ["reward", "return", "done", "step", "episode", "seed", "env", "action", "invalid", "status",
+                               "session", "formula", "success", "solvable", "actions"]
+
+    func dispatch(_ name: String, _ args: [String], words: [Word], at pos: SourcePosition) throws {
+        guard let spec = commands[name] else {
+            let names = Shell.allCommands.flatMap { [$0.name] + $0.aliases }
+            let best = names.map { ($0, editDistance($0, name)) }.min { $0.1 < $1.1 }
+            var msg = "unknown command '\(name.prefix(60))'"
+            if let best, best.1 <= max(2, name.count / 2) { msg += "; did you mean '\(best.0)'?" }
+            throw ShellError.failed(pos, msg + " (try help)")
+        }
+        let parsed = Arguments(args, words: Array(words.dropFirst()))
+        for k in parsed.options.keys where !spec.options.contains(k) && !spec.acceptsAnyOption {
+            let best = spec.options.min { editDistance($0, k) < editDistance($1, k) }
+            let hint = best.map { "; did you mean \($0)=?" } ?? ""
+            throw ShellError.failed(pos, "\(spec.name): unknown option '\(k)'\(hint) (usage: \(spec.usage))")
+        }
+        do {
+            try spec.run(self, parsed)
+        } catch let e as CommandError {
+            throw ShellError.failed(pos, "\(spec.name): \(e.message)")
+        } catch let e as EnvironmentError {
+            throw ShellError.failed(pos, "\(spec.name): \(e.description)")
+        }
+    }
+
+    func requestQuit() { quitRequested = true }
+
+    /// Resolves a user path against the working directory (and `~`).
+    func resolve(_ path: String) -> URL {
+        if path.hasPrefix("~/") { return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(String(path.dropFirst(2))) }
+        if path.hasPrefix("/") { return URL(fileURLWithPath: path) }
+        return config.workingDirectory.appendingPathComponent(path)
+    }
+
+    /// Runs a script file statement by statement, as `gtr run` and `source` do. Returns the number of failed
+    /// statements; stops at the first unless `keepGoing`.
+    @discardableResult
+    public func runScript(text: String, file: String, keepGoing: Bool, topLevel: Bool) throws -> Int {
+        var failures = 0
+        var buffer = ""
+        var startLine = 1
+        var lineNo = 0
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for raw in lines {
+            lineNo += 1
+            if buffer.isEmpty { startLine = lineNo }
+            buffer += (buffer.isEmpty ? "" : "\n") + raw
+            if case .needMore = Shell.completeness(buffer) { continue }
+            let unit = buffer
+            buffer = ""
+            if topLevel {
+                if !execute(unit, file: file, line: startLine) {
+                    failures += 1
+                    if !keepGoing { return failures }
+                }
+            } else {
+                do {
+                    try run(try Parser.parse(unit, file: file, firstLine: startLine))
+                } catch let e as ShellSyntaxError {
+                    throw ShellError.syntax(e)
+                } catch let e as ShellError {
+                    if case .interrupted = e { throw e }
+                    if !keepGoing { throw e }
+                    errorLine(e.description); failures += 1
+                }
+            }
+            if quitRequested { break }
+        }
+        if !buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            let err = (try? Parser.parse(buffer, file: file, firstLine: startLine)).map { _ in "incomplete input" }
+            let msg: String
+            do { _ = try Parser.parse(buffer, file: file, firstLine: startLine); msg = err ?? "incomplete input" } catch { msg = "\(error)" }
+            if topLevel { errorLine("\(msg)") } else { throw ShellError.failed(nil, msg) }
+            failures += 1
+        }
+        return failures
+    }
+
+    public enum Completeness { case complete, needMore }
+
+    /// Whether `text` is a complete unit or needs more lines (open quote, open block).
+    public static func completeness(_ text: String) -> Completeness {
+        do { _ = try Parser.parse(text); return .complete } catch let e as ShellSyntaxError {
+            return e.incomplete ? .needMore : .complete
+        } catch { return .complete }
+    }
+}
+
+/// Positional words and `key=value` options of one command.
+struct Arguments: Sendable {
+    var positional: [String] = []
+    var options: [String: String] = [:]
+    var optionOrder: [String] = []
+    /// Raw words (for commands that take free text, such as `echo`, and `expect`'s quoted message).
+    var all: [String]
+    var quoted: [Bool]
+
+    init(_ args: [String], words: [Word]) {
+        all = args
+        quoted = words.map(\.quoted)
+        for (i, a) in args.enumerated() {
+            let isQuoted = i < quoted.count ? quoted[i] : false
+            if !isQuoted, let eq = a.firstIndex(of: "="), eq != a.startIndex,
+               a[..<eq].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), a[a.startIndex].isLetter {
+                let k = String(a[..<eq])
+                options[k] = String(a[a.index(after: eq)...]); optionOrder.append(k)
+            } else {
+                positional.append(a)
+            }
+        }
+    }
+
+    func int(_ key: String, default d: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let v = options[key] else { return d }
+        guard let n = Int(v), range.contains(n) else { throw CommandError("\(key)=\(v.prefix(40)): expected an integer in \(range.lowerBound)…\(range.upperBound)") }
+        return n
+    }
+
+    func seed(_ key: String = "seed") throws -> UInt64? {
+        guard let v = options[key] else { return nil }
+        guard let n = UInt64(v) else { throw CommandError("\(key)=\(v.prefix(40)): expected a non-negative integer") }
+        return n
+    }
+}

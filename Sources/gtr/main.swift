@@ -1,1 +1,93 @@
-print("gtr")
+import ArgumentParser
+import Foundation
+import Shell
+import Tensors
+
+/// Options every entry point shares.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Session database (default: $GTR_HOME/gtr.sqlite, GTR_HOME defaults to ~/.gtr).")
+    var db: String?
+
+    func config(interactive: Bool) -> ShellConfig {
+        var style = Style.detect()
+        if !interactive && isatty(STDOUT_FILENO) == 0 { style.color = false }
+        return ShellConfig(home: ShellConfig.defaultHome(), databasePath: db, style: style, interactive: interactive)
+    }
+}
+
+struct GTR: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gtr",
+        abstract: "A shell for debugging thought collapse in RL-trained vision-language agents.",
+        version: Shell.statusLines(database: ShellConfig.defaultHome().appendingPathComponent("gtr.sqlite").path, session: nil, healthy: true)
+            .joined(separator: "\n"),
+        subcommands: [Interactive.self, RunScript.self, ReplaySession.self],
+        defaultSubcommand: Interactive.self)
+}
+
+struct Interactive: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repl", abstract: "The interactive shell (the default). With stdin not a terminal, reads commands line by line, no prompt.")
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let interactive = isatty(STDIN_FILENO) == 1
+        let config = common.config(interactive: interactive)
+        let shell = Shell(config: config)
+        let source: LineSource
+        if interactive {
+            try? FileManager.default.createDirectory(at: config.home, withIntermediateDirectories: true)
+            Interrupt.install()
+            source = EditLineSource(historyPath: config.home.appendingPathComponent("history").path, shell: shell)
+            print("gtr \(Shell.version) · session \(shell.log?.sessionID ?? 0) · help lists commands, Ctrl-D leaves")
+        } else {
+            source = StdinSource()
+        }
+        let status = REPL.run(shell: shell, source: source, interactive: interactive)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct RunScript: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run a .gtr script without a terminal; exit 0 only if every command and expect succeeded.")
+    @Argument(help: "The script file.") var file: String
+    @Flag(name: .long, help: "Continue after a failing command (the exit status still reports the failure).") var keepGoing = false
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            FileHandle.standardError.write(Data("error: cannot read \(file): \(FileManager.default.fileExists(atPath: file) ? "not UTF-8 text" : "no such file")\n".utf8))
+            throw ExitCode(2)
+        }
+        Interrupt.install()
+        let shell = Shell(config: common.config(interactive: false))
+        let failures = (try? shell.runScript(text: text, file: file, keepGoing: keepGoing, topLevel: true)) ?? 1
+        shell.close()
+        if failures > 0 { throw ExitCode(1) }
+    }
+}
+
+struct ReplaySession: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay", abstract: "Re-run a logged session in a new session and report the first divergence (exit 1) or that they are identical.")
+    @Argument(help: "The session id (see the sessions command).") var session: Int64
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let config = common.config(interactive: false)
+        let db = config.databasePath ?? config.home.appendingPathComponent("gtr.sqlite").path
+        do {
+            let report = try Replay.run(session: session, database: db, config: config)
+            report.lines.forEach { print($0) }
+            if !report.identical { throw ExitCode(1) }
+        } catch let e as ExitCode { throw e } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+BLASRuntime.ensureOptimalCore()
+GTR.main()

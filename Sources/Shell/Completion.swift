@@ -1,0 +1,67 @@
+import Environments
+import Foundation
+
+/// TAB completion: command names, subcommands, option names (`key=`), the values of a few options, the current
+/// environment's legal actions after `act`, and file paths. Pure (line in, candidates out) so tests can call it.
+public enum Completion {
+    static let optionValues: [String: [String]] = [
+        "invalid": InvalidActionPolicy.allCases.map(\.rawValue), "solvable_only": ["true", "false"], "ranks": ["10", "13"],
+        "keep_going": ["true", "false"], "all": ["true", "false"],
+    ]
+
+    /// Candidates for the word that ends at `line`'s end (`line` is the text before the cursor).
+    public static func candidates(line: String, shell: Shell?, cwd: URL) -> [String] {
+        // The current statement starts after the last ';', '{' or '}'.
+        let stmt = line.split(omittingEmptySubsequences: false, whereSeparator: { $0 == ";" || $0 == "{" || $0 == "}" }).last.map(String.init) ?? ""
+        var words = stmt.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        let current = stmt.hasSuffix(" ") || stmt.isEmpty ? "" : (words.popLast() ?? "")
+        func filter(_ list: [String]) -> [String] { Array(Set(list.filter { $0.hasPrefix(current) })).sorted() }
+
+        guard let cmd = words.first else { return filter(Shell.commandNames + ["repeat", "while", "if"]) }
+        if let eq = current.firstIndex(of: "=") {
+            let key = String(current[..<eq])
+            return filter((optionValues[key] ?? []).map { key + "=" + $0 })
+        }
+        let spec = Shell.spec(cmd)
+        var list: [String] = []
+        switch cmd {
+        case "help":
+            if words.count == 1 { list = Shell.commandNames }
+        case "act":
+            list = shell?.env?.legalActions ?? []
+            list += ["text="]
+        case "run", "source", "image":
+            if words.count == 1 { return paths(current, cwd: cwd) }
+        case "save":
+            if words.count == 1 { list = ["script"] } else { return paths(current, cwd: cwd) }
+        case "env":
+            if words.count == 1 { list = spec?.subcommands ?? [] } else if let e = EnvironmentRegistry.entries.first(where: { $0.name == words[1] }) { list = e.options }
+        case "reset":
+            if let name = shell?.env?.name, let e = EnvironmentRegistry.entries.first(where: { $0.name == name }) { list = e.options }
+        case "play":
+            list = words.count == 1 ? ["points24"] : (spec?.options.map { $0 + "=" } ?? [])
+        default:
+            if let spec {
+                if words.count == 1 { list += spec.subcommands }
+                list += spec.options.map { $0 + "=" }
+            }
+            if current.contains("/") || current.hasPrefix(".") || current.hasPrefix("~") { return paths(current, cwd: cwd) }
+        }
+        return filter(list)
+    }
+
+    /// Files and folders whose path starts with `prefix` (folders end in "/").
+    static func paths(_ prefix: String, cwd: URL) -> [String] {
+        let expanded = prefix.hasPrefix("~/") ? FileManager.default.homeDirectoryForCurrentUser.path + prefix.dropFirst(1) : prefix
+        let dirPart = (expanded as NSString).deletingLastPathComponent
+        let namePart = expanded.hasSuffix("/") ? "" : (expanded as NSString).lastPathComponent
+        let dirURL = dirPart.isEmpty ? cwd : (dirPart.hasPrefix("/") ? URL(fileURLWithPath: dirPart) : cwd.appendingPathComponent(dirPart))
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dirURL.path) else { return [] }
+        let shownDir = prefix.hasSuffix("/") ? prefix : String(prefix.dropLast(namePart.count))
+        return names.filter { $0.hasPrefix(namePart) && (namePart.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map { n in
+            var isDir: ObjCBool = false
+            FileManager.default.fileExists(atPath: dirURL.appendingPathComponent(n).path, isDirectory: &isDir)
+            return shownDir + n + (isDir.boolValue ? "/" : "")
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Environments
+import Foundation
+import Tensors
+
+extension Shell {
+    static let coreCommands: [CommandSpec] = [
+        CommandSpec(name: "help", group: "shell", usage: "help [COMMAND]", summary: "list commands by group, or show one command's usage and example",
+                    example: "help act") { sh, a in
+            if let name = a.positional.first {
+                guard let c = Shell.spec(name) else {
+                    let best = Shell.commandNames.min { editDistance($0, name) < editDistance($1, name) }
+                    throw CommandError("no command '\(name)'" + (best.map { "; did you mean '\($0)'?" } ?? ""))
+                }
+                sh.out("usage: \(c.usage)")
+                sh.out("  \(c.summary)")
+                if !c.aliases.isEmpty { sh.out("  aliases: \(c.aliases.joined(separator: ", "))") }
+                if !c.options.isEmpty { sh.out("  options: \(c.options.map { $0 + "=" }.joined(separator: " "))") }
+                sh.out("example: \(c.example)")
+                return
+            }
+            for g in Shell.groups {
+                sh.out(sh.config.style.bold(g))
+                for c in Shell.allCommands where c.group == g {
+                    sh.out("  " + c.name.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + c.summary)
+                }
+            }
+            sh.out("Language: words, 'single' and \"double\" quotes, # comments, ; between commands, key=value options,")
+            sh.out("  set NAME VALUE and $NAME, repeat N { ... }, while COND { ... }, if COND { ... } else { ... }, expect COND [\"message\"].")
+            sh.out("Built-in variables: " + Shell.builtinNames.map { "$" + $0 }.joined(separator: " "))
+        },
+        CommandSpec(name: "quit", aliases: ["exit"], group: "shell", usage: "quit", summary: "leave the shell (the session log is flushed)",
+                    example: "quit") { sh, _ in sh.requestQuit() },
+        CommandSpec(name: "status", group: "shell", usage: "status", summary: "version, git commit, database, BLAS core and threads, current env",
+                    example: "status", volatile: true) { sh, _ in
+            for line in Shell.statusLines(database: sh.databasePath, session: sh.log?.sessionID, healthy: sh.log?.healthy ?? false) { sh.out(line) }
+            if let e = sh.env { sh.out("env:       \(e.name) episode \(sh.episode) t=\(e.stepCount) invalid=\(e.invalidPolicy.rawValue)") }
+        },
+        CommandSpec(name: "set", group: "shell", usage: "set NAME VALUE...", summary: "set a variable (read it back as $NAME)",
+                    example: "set target 24", acceptsAnyOption: true) { sh, a in
+            guard a.all.count >= 2 else { throw CommandError("usage: set NAME VALUE...") }
+            let name = a.all[0]
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                throw CommandError("bad variable name '\(name.prefix(40))' (letters, digits, _)")
+            }
+            guard !Shell.builtinNames.contains(name) else { throw CommandError("$\(name) is built in and read-only") }
+            sh.variables[name] = a.all.dropFirst().joined(separator: " ")
+        },
+        CommandSpec(name: "unset", group: "shell", usage: "unset NAME", summary: "remove a variable", example: "unset target") { sh, a in
+            guard let n = a.positional.first else { throw CommandError("usage: unset NAME") }
+            guard sh.variables.removeValue(forKey: n) != nil else { throw CommandError("no variable $\(n)") }
+        },
+        CommandSpec(name: "vars", group: "shell", usage: "vars", summary: "show user and built-in variables", example: "vars") { sh, _ in
+            for k in sh.variables.keys.sorted() { sh.out("\(k) = \(sh.variables[k]!)") }
+            for k in Shell.builtinNames { if let v = sh.builtin(k) { sh.out("$\(k) = \(v)") } }
+        },
+        CommandSpec(name: "echo", aliases: ["print"], group: "shell", usage: "echo WORDS...", summary: "print words (after variable expansion)",
+                    example: "echo \"return: $return\"", acceptsAnyOption: true) { sh, a in
+            sh.out(a.all.joined(separator: " "))
+        },
+        CommandSpec(name: "expect", group: "shell", usage: "expect COND [\"message\"]",
+                    summary: "assert a condition; a failure stops a script (exit status 1)",
+                    example: "expect $reward == 10 \"the formula should score\"", acceptsAnyOption: true) { sh, a in
+            var words = a.all
+            var message: String?
+            if words.count >= 2, a.quoted.last == true { message = words.removeLast() }
+            guard !words.isEmpty else { throw CommandError("usage: expect COND [\"message\"]") }
+            let ok: Bool
+            do { ok = try Condition.evaluate(words) } catch let e as Condition.EvalError { throw CommandError(e.message) }
+            if !ok {
+                throw ShellError.expectation(sh.currentPosition ?? SourcePosition(file: "?", line: 0, column: 0),
+                                             (message.map { "\($0): " } ?? "") + words.joined(separator: " "))
+            }
+        },
+        CommandSpec(name: "run", group: "shell", usage: "run FILE [keep_going=true]",
+                    summary: "run a script file with its own variables (env state is shared)", example: "run sessions/solve-by-hand.gtr",
+                    options: ["keep_going"]) { sh, a in
+            try sh.runFile(a, isolated: true)
+        },
+        CommandSpec(name: "source", group: "shell", usage: "source FILE", summary: "run a script file in the current shell (variables shared)",
+                    example: "source setup.gtr") { sh, a in
+            try sh.runFile(a, isolated: false)
+        },
+        CommandSpec(name: "sleep", group: "shell", usage: "sleep SECONDS", summary: "wait (Ctrl-C interrupts)", example: "sleep 0.5") { sh, a in
+            guard let s = a.positional.first.flatMap(Double.init), s >= 0, s <= 86400 else { throw CommandError("usage: sleep SECONDS (0…86400)") }
+            let end = Date().addingTimeInterval(s)
+            while Date() < end {
+                try Interrupt.check()
+                usleep(20_000)
+            }
+        },
+    ]
+
+    func runFile(_ a: Arguments, isolated: Bool) throws {
+        guard let path = a.positional.first else { throw CommandError("usage: \(isolated ? "run" : "source") FILE") }
+        guard sourceDepth < 16 else { throw CommandError("scripts nested deeper than 16 (recursive source?)") }
+        let url = resolve(path)
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw CommandError("cannot read \(path): \(FileManager.default.fileExists(atPath: url.path) ? "not UTF-8 text or unreadable" : "no such file")")
+        }
+        let keep = a.options["keep_going"].map { $0 == "true" } ?? false
+        let saved = variables
+        sourceDepth += 1
+        defer {
+            sourceDepth -= 1
+            if isolated { variables = saved }
+        }
+        let failures = try runScript(text: text, file: path, keepGoing: keep, topLevel: false)
+        if failures > 0 { throw CommandError("\(failures) statement(s) failed in \(path)") }
+    }
+
+    /// The lines `status` and `gtr --version` print.
+    public static func statusLines(database: String, session: Int64?, healthy: Bool) -> [String] {
+        var lines = ["gtr \(Shell.version)"]
+        lines.append("commit:    \(BuildInfo.gitCommit ?? "unknown")")
+        lines.append("database:  \(database)" + (session.map { " (session \($0)\(healthy ? "" : ", not writable"))" } ?? ""))
+        lines.append("blas:      OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) thread(s) (\(BLASRuntime.coreNote))")
+        return lines
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import SessionLog
+
+extension Shell {
+    static let logCommands: [CommandSpec] = [
+        CommandSpec(name: "log", group: "log", usage: "log [N]", summary: "the last N commands of this session (default 20)",
+                    example: "log 5", volatile: true) { sh, a in
+            let n = a.positional.first.flatMap(Int.init) ?? 20
+            guard n > 0 else { throw CommandError("usage: log [N]") }
+            let r = try sh.query("SELECT seq, status, printf('%.3f', duration), text FROM commands WHERE session_id=\(sh.sessionID) ORDER BY seq DESC LIMIT \(n)")
+            for row in r.rows.reversed() { sh.out(row.map(\.description).joined(separator: "  ")) }
+        },
+        CommandSpec(name: "sql", group: "log", usage: "sql \"SELECT ...\"", summary: "query the session database (read-only)",
+                    example: "sql \"SELECT episode, return FROM episodes WHERE session_id=$session\"", volatile: true) { sh, a in
+            guard !a.all.isEmpty else { throw CommandError("usage: sql \"SELECT ...\"") }
+            let r = try sh.query(a.all.joined(separator: " "))
+            sh.out(r.columns.joined(separator: " | "))
+            for row in r.rows.prefix(1000) { sh.out(row.map(\.description).joined(separator: " | ")) }
+            if r.rows.count > 1000 { sh.out("(\(r.rows.count - 1000) more rows)") }
+            sh.out("(\(r.rows.count) row\(r.rows.count == 1 ? "" : "s"))")
+        },
+        CommandSpec(name: "sessions", group: "log", usage: "sessions [N]", summary: "recent sessions with their counts",
+                    example: "sessions", volatile: true) { sh, a in
+            let n = a.positional.first.flatMap(Int.init) ?? 20
+            let r = try sh.query("""
+                SELECT s.id, datetime(s.started_at, 'unixepoch'), COALESCE(datetime(s.ended_at, 'unixepoch'), 'open'),
+                  (SELECT COUNT(*) FROM commands c WHERE c.session_id=s.id),
+                  (SELECT COUNT(*) FROM episodes e WHERE e.session_id=s.id),
+                  (SELECT COUNT(*) FROM steps t WHERE t.session_id=s.id),
+                  COALESCE(s.replay_of, '')
+                FROM sessions s ORDER BY s.id DESC LIMIT \(max(1, n))
+                """)
+            sh.out("id | started | ended | commands | episodes | steps | replay_of")
+            for row in r.rows.reversed() { sh.out(row.map(\.description).joined(separator: " | ")) }
+        },
+        CommandSpec(name: "save", group: "log", usage: "save script FILE", summary: "write this session's commands as a runnable script",
+                    example: "save script my-session.gtr", subcommands: ["script"], volatile: true) { sh, a in
+            guard a.positional.count == 2, a.positional[0] == "script" else { throw CommandError("usage: save script FILE") }
+            let r = try sh.query("SELECT text, status FROM commands WHERE session_id=\(sh.sessionID) ORDER BY seq")
+            var text = "# gtr session \(sh.sessionID) saved \(ISO8601DateFormatter().string(from: Date()))\n"
+            var count = 0
+            for row in r.rows {
+                guard case let .text(t) = row[0] else { continue }
+                let first = t.split(separator: " ").first.map(String.init) ?? ""
+                if ["save", "quit", "exit", "replay", "play"].contains(first) { continue }
+                if case let .text(st) = row[1], st != "ok" { text += "# failed: " + t.replacingOccurrences(of: "\n", with: "\n# ") + "\n"; continue }
+                text += t + "\n"; count += 1
+            }
+            let url = sh.resolve(a.positional[1])
+            do { try text.write(to: url, atomically: true, encoding: .utf8) } catch { throw CommandError("cannot write \(a.positional[1]): \(error.localizedDescription)") }
+            sh.out("wrote \(count) command(s) to \(a.positional[1])")
+        },
+        CommandSpec(name: "replay", group: "log", usage: "replay SESSION_ID",
+                    summary: "re-run a logged session's commands in a new session and report the first divergence",
+                    example: "replay 3", volatile: true) { sh, a in
+            guard let id = a.positional.first.flatMap(Int64.init) else { throw CommandError("usage: replay SESSION_ID") }
+            guard id != sh.sessionID else { throw CommandError("cannot replay the running session") }
+            sh.log?.flush()
+            let report = try Replay.run(session: id, database: sh.databasePath, config: sh.config)
+            for l in report.lines { sh.out(l) }
+            if !report.identical { throw CommandError("replay diverged") }
+        },
+    ]
+
+    var sessionID: Int64 { log?.sessionID ?? 0 }
+
+    func query(_ sql: String) throws -> (columns: [String], rows: [[SQLValue]]) {
+        guard let log else { throw CommandError("no session log (logging is off)") }
+        do { return try log.readOnlyQuery(sql) } catch let e as SQLiteError { throw CommandError(e.message) }
+    }
+}
+
+/// Re-executes a logged session and compares, command by command, the outputs (except for commands whose
+/// output depends on time or the database, such as `status` or `sql`) and the step records.
+public enum Replay {
+    public struct Report {
+        public var identical: Bool
+        public var lines: [String]
+        public var newSession: Int64
+    }
+
+    public static func run(session id: Int64, database: String, config: ShellConfig) throws -> Report {
+        let c: SQLiteConnection
+        do { c = try SQLiteConnection(path: database, readOnly: true) } catch { throw CommandError("\(error)") }
+        let cmds: [CommandRecord]
+        let oldSteps: [(commandSeq: Int, record: StepRecord)]
+        do {
+            cmds = try SessionLog.commands(in: c, session: id)
+            oldSteps = try SessionLog.steps(in: c, session: id)
+        } catch { throw CommandError("\(error)") }
+        c.close()
+        guard !cmds.isEmpty else { throw CommandError("session \(id) has no logged commands") }
+        var cfg = config
+        cfg.echo = false
+        cfg.databasePath = database
+        let sh = Shell(config: cfg, replayOf: id)
+        sh.recordSteps = true
+        defer { sh.close() }
+        var lines: [String] = []
+        var diverged = false
+        for cmd in cmds {
+            let first = cmd.text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first.map(String.init) ?? ""
+            if ["replay", "play", "quit", "exit"].contains(first) { continue }
+            let before = sh.recordedSteps.count
+            sh.execute(cmd.text, file: "replay:\(id)", line: cmd.seq)
+            let newSteps = sh.recordedSteps[before...].map(\.record)
+            let expected = oldSteps.filter { $0.commandSeq == cmd.seq }.map(\.record)
+            if !Shell.isVolatile(cmd.text), sh.lastOutput != cmd.output {
+                lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: output differs")
+                lines.append("  logged:   " + cmd.output.split(separator: "\n").first(where: { _ in true }).map(String.init).map { String($0.prefix(200)) }!.description)
+                lines.append("  replayed: " + (sh.lastOutput.split(separator: "\n").first.map { String($0.prefix(200)) } ?? ""))
+                diverged = true; break
+            }
+            if newSteps != expected {
+                let k = Array(zip(expected, newSteps)).firstIndex { $0 != $1 } ?? min(expected.count, newSteps.count)
+                lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: step \(k + 1) of the command differs")
+                lines.append("  logged:   " + (k < expected.count ? "\(expected[k].action) reward \(expected[k].reward) | \(expected[k].observation)" : "(no step)"))
+                lines.append("  replayed: " + (k < newSteps.count ? "\(newSteps[k].action) reward \(newSteps[k].reward) | \(newSteps[k].observation)" : "(no step)"))
+                diverged = true; break
+            }
+        }
+        if !diverged {
+            lines.append("replay of session \(id) as session \(sh.sessionID): \(cmds.count) command(s), \(oldSteps.count) step(s), identical")
+        }
+        return Report(identical: !diverged, lines: lines, newSession: sh.sessionID)
+    }
+}

@@ -1,0 +1,99 @@
+@preconcurrency import CEditLine
+import Foundation
+
+/// Lines from libedit, with history and TAB completion (interactive terminals).
+public final class EditLineSource: LineSource {
+    let historyPath: String
+    nonisolated(unsafe) static weak var shell: Shell?
+    nonisolated(unsafe) static var matches: [String] = []
+    nonisolated(unsafe) static var matchIndex = 0
+    nonisolated(unsafe) static var cwd = URL(fileURLWithPath: "/")
+
+    public init(historyPath: String, shell: Shell) {
+        self.historyPath = historyPath
+        EditLineSource.shell = shell
+        EditLineSource.cwd = shell.config.workingDirectory
+        setlocale(LC_CTYPE, "")
+        gtr_rl_set_name("gtr")
+        using_history()
+        stifle_history(5000)
+        _ = read_history(historyPath)
+        gtr_rl_set_word_break(" \t;{}")
+        gtr_rl_set_completion { text, state in
+            if state == 0 {
+                let line = String(cString: gtr_rl_line_buffer())
+                let point = Int(gtr_rl_point())
+                let before = String(line.utf8.prefix(point)) ?? line
+                EditLineSource.matches = Completion.candidates(line: before, shell: EditLineSource.shell, cwd: EditLineSource.cwd)
+                EditLineSource.matchIndex = 0
+                let single = EditLineSource.matches.count == 1 ? EditLineSource.matches[0] : ""
+                gtr_rl_set_append_char(single.hasSuffix("=") || single.hasSuffix("/") ? 0 : 32)
+            }
+            _ = text
+            guard EditLineSource.matchIndex < EditLineSource.matches.count else { return nil }
+            let m = EditLineSource.matches[EditLineSource.matchIndex]
+            EditLineSource.matchIndex += 1
+            return strdup(m)
+        }
+    }
+
+    public func readLine(prompt: String) -> String? {
+        guard let p = CEditLine.readline(prompt) else { return nil }
+        defer { free(p) }
+        let s = String(cString: p)
+        if !s.trimmingCharacters(in: .whitespaces).isEmpty { add_history(s) }
+        return s
+    }
+
+    public func save() {
+        _ = write_history(historyPath)
+    }
+}
+
+/// Lines from a pipe or file: no prompt, no escape codes.
+public final class StdinSource: LineSource {
+    public init() {}
+    public func readLine(prompt: String) -> String? { Swift.readLine(strippingNewline: true) }
+}
+
+/// The read-eval-print loop shared by the terminal and piped modes.
+public enum REPL {
+    /// Runs until end of input or `quit`; returns the process exit status (1 if any command failed when not
+    /// interactive).
+    public static func run(shell: Shell, source: LineSource, interactive: Bool) -> Int32 {
+        shell.lineSource = source
+        var failures = 0
+        var buffer = ""
+        var lineNo = 0
+        var startLine = 1
+        let file = interactive ? "<repl>" : "<stdin>"
+        while true {
+            let prompt = interactive ? (buffer.isEmpty ? shell.prompt : "...> ") : ""
+            guard let line = source.readLine(prompt: prompt) else {
+                if interactive && Interrupt.pending {
+                    Interrupt.clear(); buffer = ""
+                    print("")
+                    continue
+                }
+                break
+            }
+            if interactive && Interrupt.pending { Interrupt.clear() }
+            lineNo += 1
+            if buffer.isEmpty { startLine = lineNo }
+            buffer += (buffer.isEmpty ? "" : "\n") + line
+            if case .needMore = Shell.completeness(buffer) { continue }
+            let unit = buffer
+            buffer = ""
+            if !shell.execute(unit, file: file, line: startLine) { failures += 1 }
+            if shell.quitRequested { break }
+        }
+        if !buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            shell.execute(buffer, file: file, line: startLine)
+            failures += 1
+        }
+        (source as? EditLineSource)?.save()
+        if interactive { print("") }
+        shell.close()
+        return !interactive && failures > 0 ? 1 : 0
+    }
+}
