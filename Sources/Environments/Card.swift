@@ -24,7 +24,7 @@ public struct Card: Hashable, Sendable, CustomStringConvertible {
         let r = String(u.dropFirst())
         let ranks = ["A": 1, "T": 10, "10": 10, "J": 11, "Q": 12, "K": 13]
         if let v = ranks[r] { self.init(suit: s, rank: v); return }
-        guard let v = Int(r), (2...9).contains(v) else { return nil }
+        guard let v = Int(r), (1...9).contains(v) else { return nil }
         self.init(suit: s, rank: v)
     }
 
