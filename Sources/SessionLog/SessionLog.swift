@@ -61,7 +61,8 @@ public final class SessionLog {
     private let startInfo: SessionInfo
     private let startedAt: Double
 
-    public init(path: String, info: SessionInfo) {
+    /// - Parameter maxPageCount: a size cap in pages (tests use it to simulate a full disk).
+    public init(path: String, info: SessionInfo, maxPageCount: Int? = nil) {
         self.path = path
         startInfo = info
         startedAt = Date().timeIntervalSince1970
@@ -74,6 +75,7 @@ public final class SessionLog {
             try c.exec("PRAGMA synchronous=NORMAL")
             try c.exec("PRAGMA foreign_keys=ON")
             try SessionLog.migrate(c)
+            if let maxPageCount { try c.exec("PRAGMA max_page_count=\(maxPageCount)") }
             try c.transaction {
                 try c.prepare("INSERT INTO sessions(started_at, gtr_version, git_commit, host, config, replay_of) VALUES (?,?,?,?,?,?)")
                     .run([.real(startedAt), .text(info.gtrVersion), info.gitCommit.map { .text($0) } ?? .null, .text(info.host),

@@ -60,12 +60,17 @@ extension Shell {
         CommandSpec(name: "expect", group: "shell", usage: "expect COND [\"message\"]",
                     summary: "assert a condition; a failure stops a script (exit status 1)",
                     example: "expect $reward == 10 \"the formula should score\"", acceptsAnyOption: true) { sh, a in
+            // The last word is the message when it is quoted and the words before it form the condition
+            // (so `expect $x == "abc"` compares with "abc", and `expect $done "msg"` carries a message).
             var words = a.all
             var message: String?
-            if words.count >= 2, a.quoted.last == true { message = words.removeLast() }
             guard !words.isEmpty else { throw CommandError("usage: expect COND [\"message\"]") }
-            let ok: Bool
-            do { ok = try Condition.evaluate(words) } catch let e as Condition.EvalError { throw CommandError(e.message) }
+            var ok: Bool
+            do { ok = try Condition.evaluate(words) } catch let e as Condition.EvalError {
+                guard words.count >= 2, a.quoted.last == true else { throw CommandError(e.message) }
+                message = words.removeLast()
+                do { ok = try Condition.evaluate(words) } catch let e2 as Condition.EvalError { throw CommandError(e2.message) }
+            }
             if !ok {
                 throw ShellError.expectation(sh.currentPosition ?? SourcePosition(file: "?", line: 0, column: 0),
                                              (message.map { "\($0): " } ?? "") + words.joined(separator: " "))

@@ -1,0 +1,80 @@
+import Testing
+@testable import Shell
+
+@Suite struct LexerTests {
+    func words(_ s: String) throws -> [String] {
+        try Lexer.tokenize(s).compactMap { if case let .word(w) = $0 { return w.literal ?? "<var>" }; return nil }
+    }
+
+    @Test func quotingAndEscapes() throws {
+        #expect(try words(#"act 10 "a b" 'c $d' e\ f"#) == ["act", "10", "a b", "c $d", "e f"])
+        #expect(try words(#"echo "x\"y\\z\n""#) == ["echo", "x\"y\\z\n"])
+        #expect(try words("echo a # comment ; not a command") == ["echo", "a"])
+        #expect(try words("echo a#b") == ["echo", "a#b"])
+        #expect(try words("echo $x") == ["echo", "<var>"])
+        #expect(try words(#"echo '$x' "\$x""#) == ["echo", "$x", "$x"])
+    }
+
+    @Test func separatorsAndBraces() throws {
+        let toks = try Lexer.tokenize("a; b\nrepeat 2 { c }")
+        var seps = 0, braces = 0
+        for t in toks {
+            if case .separator = t { seps += 1 }
+            if case .openBrace = t { braces += 1 }
+            if case .closeBrace = t { braces += 1 }
+        }
+        #expect(seps == 2 && braces == 2)
+        #expect(try words(#"echo "{" x{y}"#) == ["echo", "{", "x{y}"])
+    }
+
+    @Test func errorsCarryPositions() {
+        do { _ = try Lexer.tokenize("ok\necho \"open", file: "s.gtr"); Issue.record("no error") } catch let e as ShellSyntaxError {
+            #expect(e.position == SourcePosition(file: "s.gtr", line: 2, column: 6))
+            #expect(e.incomplete)
+        } catch { Issue.record("\(error)") }
+    }
+}
+
+@Suite struct ParserTests {
+    @Test func blocksSpanLines() throws {
+        let s = try Parser.parse("repeat 3 {\n  act 1\n  while $done == false {\n act +\n }\n}\necho done")
+        #expect(s.count == 2)
+        guard case let .repeatBlock(_, body, _) = s[0] else { Issue.record("not a repeat"); return }
+        #expect(body.count == 2)
+        guard case .whileBlock = body[1] else { Issue.record("not a while"); return }
+    }
+
+    @Test func incompleteAndErrors() {
+        #expect(Shell.completeness("repeat 2 {") == .needMore)
+        #expect(Shell.completeness("repeat 2 {\n act 1") == .needMore)
+        #expect(Shell.completeness("echo 'x") == .needMore)
+        #expect(Shell.completeness("repeat 2 {\n act 1\n}") == .complete)
+        #expect(throws: ShellSyntaxError.self) { try Parser.parse("}") }
+        #expect(throws: ShellSyntaxError.self) { try Parser.parse("act { 1 }") }
+        #expect(throws: ShellSyntaxError.self) { try Parser.parse(String(repeating: "repeat 1 { ", count: 100) + String(repeating: "} ", count: 100)) }
+        do { _ = try Parser.parse("echo 1\n\n  }", file: "f.gtr"); Issue.record("no error") } catch let e as ShellSyntaxError {
+            #expect(e.position.line == 3 && e.position.column == 3)
+        } catch { Issue.record("\(error)") }
+    }
+
+    @Test func ifElse() throws {
+        let s = try Parser.parse("if 1 == 1 { echo a } else { echo b }")
+        guard case let .ifBlock(c, t, o, _) = s[0] else { Issue.record("not if"); return }
+        #expect(c.count == 3 && t.count == 1 && o.count == 1)
+    }
+}
+
+@Suite struct ConditionTests {
+    @Test func comparisonsAndLogic() throws {
+        #expect(try Condition.evaluate(["10", "==", "10.0"]))
+        #expect(try Condition.evaluate(["9", "<", "10"]))          // numeric, not "9" < "10" as strings
+        #expect(try Condition.evaluate(["abc", "<", "abd"]))
+        #expect(try Condition.evaluate(["x", "!=", "y", "and", "not", "false"]))
+        #expect(try !Condition.evaluate(["1", "==", "2", "or", "(", "0", ")"]))
+        #expect(try Condition.evaluate(["not", "(", "1", ">", "2", "and", "true", ")"]))
+        #expect(try Condition.evaluate(["true"]) && !(try Condition.evaluate(["0"])) && !(try Condition.evaluate([""])))
+        #expect(throws: Condition.EvalError.self) { try Condition.evaluate(["1", "=="]) }
+        #expect(throws: Condition.EvalError.self) { try Condition.evaluate(["(", "1"]) }
+        #expect(throws: Condition.EvalError.self) { try Condition.evaluate([]) }
+    }
+}
