@@ -39,7 +39,7 @@ let package = Package(
 
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
-        .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "SessionLog", "CPty"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "SessionLog", "CPty"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     ]
 )

@@ -91,7 +91,7 @@ public final class SessionLog {
 
     /// Schema migrations, applied in order; `PRAGMA user_version` records the applied version. Later issues
     /// append new steps (model outputs, corrections, training runs) without rewriting these tables.
-    static let migrations: [String] = [
+    public static let migrations: [String] = [
         """
         CREATE TABLE IF NOT EXISTS sessions(
           id INTEGER PRIMARY KEY, started_at REAL NOT NULL, ended_at REAL, gtr_version TEXT NOT NULL,
@@ -186,9 +186,35 @@ public final class SessionLog {
         let s = seeds.map(String.init).joined(separator: ",")
         enqueue("UPDATE sessions SET ended_at=?, seeds=? WHERE id=?", [.real(Date().timeIntervalSince1970), .text(s), .int(sessionID)])
         flush()
-        if !pending.isEmpty { onWarning("session log: \(pending.count) rows could not be written") }
+        if !pending.isEmpty { saveUnwritten() }
         statements.removeAll()
         db?.close(); db = nil
+    }
+
+    /// Rows the database refused are not dropped: they go to `<db>.unsaved-<time>.sql` as SQL text that
+    /// `sqlite3 DB < FILE` can apply once the database is usable again.
+    private func saveUnwritten() {
+        func lit(_ v: SQLValue) -> String {
+            switch v {
+            case .null: return "NULL"
+            case let .int(i): return String(i)
+            case let .real(d): return String(d)
+            case let .text(t): return "'" + t.replacingOccurrences(of: "'", with: "''") + "'"
+            }
+        }
+        var text = "-- gtr session log rows that could not be written to \(path)\nBEGIN;\n"
+        for (sql, args) in pending {
+            var out = "", k = 0
+            for ch in sql { if ch == "?", k < args.count { out += lit(args[k]); k += 1 } else { out.append(ch) } }
+            text += out + ";\n"
+        }
+        text += "COMMIT;\n"
+        let file = path + ".unsaved-\(Int(startedAt)).sql"
+        if (try? text.write(toFile: file, atomically: true, encoding: .utf8)) != nil {
+            FileHandle.standardError.write(Data("note: \(pending.count) log row(s) saved to \(file)\n".utf8))
+        } else {
+            FileHandle.standardError.write(Data("note: \(pending.count) log row(s) could not be saved anywhere\n".utf8))
+        }
     }
 
     // MARK: reading

@@ -107,10 +107,6 @@ public struct Lexer {
                 switch d {
                 case " ", "\t", "\n", ";", "\r":
                     break wordLoop
-                case "}":
-                    // a closing brace ends a word only when it stands alone next ("a}" is literal)
-                    if lit.isEmpty && parts.isEmpty { break wordLoop }
-                    lit.unicodeScalars.append(d); advance()
                 case "'":
                     quoted = true
                     let qpos = pos()

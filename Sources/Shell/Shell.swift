@@ -41,7 +41,7 @@ public final class Shell {
     public private(set) var log: SessionLog?
     public var variables: [String: String] = [:]
     public var lineSource: LineSource?
-    public private(set) var quitRequested = false
+    public internal(set) var quitRequested = false
     /// Statement budget per top-level command (nil = unlimited); the fuzz test bounds work with it.
     public var statementBudget: Int?
     private var budgetLeft = 0
@@ -171,6 +171,9 @@ public final class Shell {
             let c = try expand([countWord])[0]
             guard let n = Int(c), n >= 0 else { throw ShellError.failed(pos, "repeat needs a non-negative integer count, got '\(c)'") }
             for _ in 0..<n {
+                try Interrupt.check()
+                budgetLeft -= 1
+                if budgetLeft < 0 { throw ShellError.budgetExceeded }
                 try run(body)
                 if quitRequested { return }
             }

@@ -25,6 +25,8 @@ import Testing
         }
         #expect(seps == 2 && braces == 2)
         #expect(try words(#"echo "{" x{y}"#) == ["echo", "{", "x{y}"])
+        // regression (found by the fuzz test): a word starting with a non-standalone brace
+        #expect(try words("echo }gg a}") == ["echo", "}gg", "a}"])
     }
 
     @Test func errorsCarryPositions() {

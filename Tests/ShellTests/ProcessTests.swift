@@ -1,0 +1,166 @@
+import Foundation
+import SessionLog
+import Testing
+@testable import Shell
+
+/// Tests that run the real gtr binary: golden transcripts through a pipe, scripts, kill -9, database faults.
+@Suite(.serialized) struct ProcessTests {
+    static let transcriptInput = """
+        env points24 seed=3
+        show
+        actions
+        solve
+        act 10 + 10 / 5
+        show prompt
+        act ) =
+        undo
+        act 10
+        expect $done == false "still playing"
+        bogus
+        env ezpoints cards=H3,S4
+        act 3 * 4 =
+        echo "ep=$episode return=$return"
+        """
+
+    @Test func goldenTranscriptThroughAPipe() throws {
+        let home = tempDir()
+        let r = try runGTR([], input: ProcessTests.transcriptInput + "\n", home: home)
+        let golden = try String(contentsOf: repoRoot.appendingPathComponent("Tests/ShellTests/Fixtures/transcript.out"), encoding: .utf8)
+        #expect(r.stdout == golden)
+        #expect(!r.stdout.contains("\u{1B}"))                 // no escape codes when piped
+        #expect(r.stderr.contains("<stdin>:11:1: unknown command 'bogus'"))
+        #expect(r.status == 1)                                 // one command failed
+        // Same input, same output: stable across runs.
+        let again = try runGTR([], input: ProcessTests.transcriptInput + "\n", home: tempDir())
+        #expect(again.stdout == r.stdout)
+    }
+
+    @Test func versionAndHelp() throws {
+        let r = try runGTR(["--version"], input: "", home: tempDir())
+        #expect(r.stdout.contains("gtr 0.1.0") && r.stdout.contains("blas:") && r.stdout.contains("database:"))
+        for sub in ["run", "replay", "repl"] {
+            let h = try runGTR([sub, "--help"], input: "", home: tempDir())
+            #expect(h.stdout.contains("USAGE") || h.stdout.contains("usage"), "\(sub)")
+        }
+    }
+
+    @Test func exampleSessionsPass() throws {
+        let dir = repoRoot.appendingPathComponent("sessions")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".gtr") }
+        #expect(files.count >= 2)
+        for f in files {
+            let r = try runGTR(["run", dir.appendingPathComponent(f).path], input: "", home: tempDir())
+            #expect(r.status == 0, "\(f): \(r.stderr)")
+        }
+    }
+
+    @Test func runFailsOnFailedExpectWithPosition() throws {
+        let home = tempDir()
+        let f = home.appendingPathComponent("bad.gtr")
+        try "env points24 cards=HA,S2,D3,C4\n\nact 1\n  expect $reward == 10 \"should fail\"\necho unreachable\n".write(to: f, atomically: true, encoding: .utf8)
+        let r = try runGTR(["run", f.path], input: "", home: home)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("bad.gtr:4:3: expectation failed: should fail"))
+        #expect(!r.stdout.contains("unreachable"))
+        let k = try runGTR(["run", "--keep-going", f.path], input: "", home: home)
+        #expect(k.status == 1 && k.stdout.contains("unreachable"))
+    }
+
+    @Test func replayCommandLine() throws {
+        let home = tempDir()
+        _ = try runGTR([], input: "env points24 seed=8\nact 1 + 2\nreset seed=9\nact 3\n", home: home)
+        let r = try runGTR(["replay", "1"], input: "", home: home)
+        #expect(r.status == 0 && r.stdout.contains("identical"), "\(r.stdout) \(r.stderr)")
+        let missing = try runGTR(["replay", "99"], input: "", home: home)
+        #expect(missing.status != 0 && missing.stderr.contains("no logged commands"))
+    }
+
+    /// kill -9 in the middle of a session: every completed command is in the database and it is consistent.
+    @Test func killNineKeepsCompletedCommands() throws {
+        let home = tempDir()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: gtrBinary)
+        var env = ProcessInfo.processInfo.environment
+        env["GTR_HOME"] = home.path; env["NO_COLOR"] = "1"
+        p.environment = env
+        let (i, o) = (Pipe(), Pipe())
+        p.standardInput = i; p.standardOutput = o; p.standardError = FileHandle.nullDevice
+        try p.run()
+        var seen = ""
+        for n in 1...30 {
+            i.fileHandleForWriting.write(Data("echo done-\(n)\n".utf8))
+            while !seen.contains("done-\(n)\n") { seen += String(decoding: o.fileHandleForReading.availableData, as: UTF8.self) }
+        }
+        // A long command is running when the kill arrives.
+        i.fileHandleForWriting.write(Data("sleep 30\n".utf8))
+        usleep(200_000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let c = try SQLiteConnection(path: home.appendingPathComponent("gtr.sqlite").path)
+        #expect(try c.query("PRAGMA integrity_check").rows.first?.first == .text("ok"))
+        #expect(try c.scalarInt("SELECT COUNT(*) FROM commands") == 30)
+        #expect(try c.scalarInt("SELECT COUNT(*) FROM commands WHERE text LIKE 'sleep%'") == 0)
+    }
+
+    @Test func databaseFaultsWarnOnceAndTheShellGoesOn() throws {
+        // Corrupted file.
+        let home = tempDir()
+        try Data((0..<4096).map { UInt8($0 % 251) }).write(to: home.appendingPathComponent("gtr.sqlite"))
+        let r = try runGTR([], input: "env points24 seed=1\nact 1\necho still-here\n", home: home)
+        #expect(r.stdout.contains("still-here"))
+        #expect(r.stderr.components(separatedBy: "warning: session log").count - 1 == 1, "\(r.stderr)")
+        // A path that cannot be created.
+        let r2 = try runGTR(["--db", "/proc/gtr-cannot/x.sqlite"], input: "env points24 seed=1\necho ok-2\n", home: tempDir())
+        #expect(r2.stdout.contains("ok-2") && r2.stderr.contains("warning: session log"))
+    }
+}
+
+@Suite(.serialized) struct SessionLogFaultTests {
+    func info() -> SessionInfo { SessionInfo(gtrVersion: "test", gitCommit: nil, host: "h", config: "{}") }
+
+    @Test func lockedDatabaseRecoversWithoutLosingRows() throws {
+        let dir = tempDir()
+        let path = dir.appendingPathComponent("db.sqlite").path
+        let log = SessionLog(path: path, info: info())
+        var warnings: [String] = []
+        log.onWarning = { warnings.append($0) }
+        let other = try SQLiteConnection(path: path)
+        try other.exec("PRAGMA busy_timeout=0; BEGIN EXCLUSIVE")
+        log.logCommand(seq: 1, text: "a", startedAt: 0, duration: 0, status: "ok", output: "")
+        log.flush()
+        #expect(!log.healthy && warnings.count == 1 && log.pendingRows == 1)
+        log.logCommand(seq: 2, text: "b", startedAt: 0, duration: 0, status: "ok", output: "")
+        log.flush()
+        #expect(warnings.count == 1)  // one warning, not one per flush
+        try other.exec("COMMIT")
+        log.flush()
+        #expect(log.healthy && log.pendingRows == 0)
+        log.close()
+        #expect(try other.scalarInt("SELECT COUNT(*) FROM commands") == 2)
+    }
+
+    @Test func fullDiskIsReportedOnce() throws {
+        let dir = tempDir()
+        let log = SessionLog(path: dir.appendingPathComponent("db.sqlite").path, info: info(), maxPageCount: 12)
+        var warnings: [String] = []
+        log.onWarning = { warnings.append($0) }
+        for i in 0..<200 {
+            log.logCommand(seq: i, text: String(repeating: "x", count: 2000), startedAt: 0, duration: 0, status: "ok", output: "")
+            log.flush()
+        }
+        #expect(!log.healthy)
+        #expect(warnings.count == 1 && warnings[0].contains("full"), "\(warnings)")
+        log.close()
+    }
+
+    @Test func schemaIsVersioned() throws {
+        let dir = tempDir()
+        let path = dir.appendingPathComponent("db.sqlite").path
+        SessionLog(path: path, info: info()).close()
+        SessionLog(path: path, info: info()).close()  // reopening applies no migration twice
+        let c = try SQLiteConnection(path: path)
+        #expect(try c.scalarInt("PRAGMA user_version") == Int64(SessionLog.migrations.count))
+        #expect(try c.scalarInt("SELECT COUNT(*) FROM sessions") == 2)
+        #expect(try c.query("PRAGMA journal_mode").rows.first?.first == .text("wal"))
+    }
+}
