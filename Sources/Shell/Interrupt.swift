@@ -12,6 +12,11 @@ public enum Interrupt {
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0  // no SA_RESTART: a blocking read returns so the prompt can be redrawn
         sigaction(SIGINT, &action, nil)
+        // A parent may hand us a blocked SIGINT (tmux's server does); unblock it or Ctrl-C never arrives.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     public static var pending: Bool { flag.load(ordering: .relaxed) != 0 }

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// The REPL on a real terminal, through tmux: TAB completion, history recall, Ctrl-C, Ctrl-D.
+@Suite(.serialized) struct TerminalTests {
+    final class Tmux {
+        let name = "gtr-test-\(UUID().uuidString.prefix(8))"
+        /// Runs tmux with its output in a file: the tmux server inherits a pipe and would keep it open.
+        func tmux(_ args: [String]) -> String {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("tmux-\(UUID().uuidString)")
+            FileManager.default.createFile(atPath: out.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: out) }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["tmux"] + args
+            guard let h = try? FileHandle(forWritingTo: out) else { return "" }
+            p.standardOutput = args.first == "new-session" ? FileHandle.nullDevice : h
+            p.standardError = FileHandle.nullDevice
+            p.standardInput = FileHandle.nullDevice
+            try? p.run()
+            p.waitUntilExit()
+            try? h.close()
+            return (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        }
+        func screen() -> String { tmux(["capture-pane", "-p", "-t", name]) }
+        func keys(_ k: String...) { _ = tmux(["send-keys", "-t", name] + k) }
+        /// Polls the screen until `text` shows (10 s at most).
+        @discardableResult
+        func wait(for text: String) -> Bool {
+            for _ in 0..<200 { if screen().contains(text) { return true }; usleep(50_000) }
+            return false
+        }
+        deinit { _ = tmux(["kill-session", "-t", name]) }
+    }
+
+    static var tmuxAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") }
+
+    @Test(.enabled(if: TerminalTests.tmuxAvailable)) func completionHistoryAndCtrlC() throws {
+        let home = tempDir()
+        let t = Tmux()
+        _ = t.tmux(["new-session", "-d", "-s", t.name, "-x", "120", "-y", "30",
+                    "env GTR_HOME=\(home.path) NO_COLOR=1 TERM=xterm \(gtrBinary)"])
+        #expect(t.wait(for: "gtr>"), "\(t.screen())")
+        // TAB completes a command name and an environment name.
+        t.keys("en", "Tab")
+        #expect(t.wait(for: "gtr> env"), "\(t.screen())")
+        t.keys("poi", "Tab")
+        #expect(t.wait(for: "gtr> env points24"), "\(t.screen())")
+        t.keys(" seed=3", "Enter")
+        #expect(t.wait(for: "points24 episode 1 seed=3"))
+        #expect(t.wait(for: "gtr[points24 #3 t=0]>"), "\(t.screen())")
+        // TAB completes legal actions after act.
+        t.keys("act 1", "Tab", "Tab")
+        #expect(t.wait(for: "10"), "\(t.screen())")
+        t.keys("C-u")
+        // Ctrl-C interrupts a long command and returns to the prompt; the shell survives.
+        t.keys("sleep 60", "Enter")
+        usleep(500_000)
+        t.keys("C-c")
+        #expect(t.wait(for: "error: interrupted"), "\(t.screen())")
+        t.keys("echo alive", "Enter")
+        #expect(t.wait(for: "\nalive"), "\(t.screen())")
+        // History: Up recalls the previous lines.
+        t.keys("Up", "Up")
+        #expect(t.wait(for: "> sleep 60"), "\(t.screen())")
+        t.keys("C-u", "C-d")
+        for _ in 0..<100 where FileManager.default.fileExists(atPath: home.appendingPathComponent("history").path) == false { usleep(50_000) }
+        usleep(200_000)
+        let history = (try? String(contentsOf: home.appendingPathComponent("history"), encoding: .utf8)) ?? ""
+        #expect(history.contains("echo\\040alive") || history.contains("echo alive"), "\(history)")
+    }
+}
