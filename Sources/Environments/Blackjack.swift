@@ -72,7 +72,9 @@ public final class Blackjack: EnvironmentBase, Environment {
                                  info: info, executedAction: action), hitLimit: hit)
     }
 
-    public func observe() -> Observation { Observation(image: render(), text: textObservation) }
+    public func observe() -> Observation {
+        Observation(image: renderFrames ? render() : RGBImage(width: 0, height: 0), text: textObservation)
+    }
 
     /// "Dealer" at (5, 5), up-card at (5, 25) and a card back at (78, 25); "Player" at (5, 130), player cards
     /// 70×98 from (5, 150), x step 74, wrapping to a second row after the fifth.

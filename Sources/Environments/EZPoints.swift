@@ -33,7 +33,9 @@ public final class EZPoints: FormulaCardGame, Environment {
                                  executedAction: action), hitLimit: hit)
     }
 
-    public func observe() -> Observation { Observation(image: render(), text: textObservation) }
+    public func observe() -> Observation {
+        Observation(image: renderFrames ? render() : RGBImage(width: 0, height: 0), text: textObservation)
+    }
 
     /// Cards 135×189 at x = 5 and 153, y = 55; "Formula: …" at (10, 258).
     public func render() -> RGBImage {

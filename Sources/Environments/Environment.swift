@@ -159,6 +159,8 @@ open class EnvironmentBase {
     public private(set) var seed: UInt64?
     public var invalidPolicy: InvalidActionPolicy = .penalty
     public var timeLimit = 300
+    /// When false, steps return an empty frame (text-only rollouts and benchmarks); `render()` still draws.
+    public var renderFrames = true
     public internal(set) var stepCount = 0
     public internal(set) var isDone = false
     var started = false
@@ -218,6 +220,7 @@ open class EnvironmentBase {
     func copyBase(to other: EnvironmentBase) {
         other.rng = rng; other.seed = seed; other.invalidPolicy = invalidPolicy; other.timeLimit = timeLimit
         other.stepCount = stepCount; other.isDone = isDone; other.started = started
+        other.renderFrames = renderFrames
     }
 }
 
@@ -235,3 +238,10 @@ public func projectAction(_ text: String, keywords: [String], pointsRules: Bool)
     for k in keywords where s.contains(k.lowercased()) && !found.contains(k) { found.append(k) }
     return ProjectedAction(action: found.count == 1 ? found[0] : nil, keywords: found)
 }
+
+/// Environments that can always draw their frame, whatever `renderFrames` says.
+public protocol FrameRenderable { func render() -> RGBImage }
+extension Points24: FrameRenderable {}
+extension EZPoints: FrameRenderable {}
+extension NumberLine: FrameRenderable {}
+extension Blackjack: FrameRenderable {}

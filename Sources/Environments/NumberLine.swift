@@ -51,7 +51,9 @@ public final class NumberLine: EnvironmentBase, Environment {
                                  info: info, executedAction: action), hitLimit: hit)
     }
 
-    public func observe() -> Observation { Observation(image: render(), text: textObservation) }
+    public func observe() -> Observation {
+        Observation(image: renderFrames ? render() : RGBImage(width: 0, height: 0), text: textObservation)
+    }
 
     /// White frame; "Target: g" at (30, 60) and "Current: p" at (30, 180) in large black text.
     public func render() -> RGBImage {

@@ -57,7 +57,9 @@ public final class Points24: FormulaCardGame, Environment {
                                  executedAction: action), hitLimit: hit)
     }
 
-    public func observe() -> Observation { Observation(image: render(), text: textObservation) }
+    public func observe() -> Observation {
+        Observation(image: renderFrames ? render() : RGBImage(width: 0, height: 0), text: textObservation)
+    }
 
     /// 300×300 frame at gym-cards' geometry: cards 67×93 at x = 5 + int(i·67·1.1), y = 103; "Formula:" at
     /// (10, 210) and the space-joined formula at (10, 240).

@@ -46,7 +46,7 @@ extension Shell {
             let e = try sh.requireEnv()
             guard let path = a.positional.first else { throw CommandError("usage: image FILE.png") }
             let url = sh.resolve(path)
-            let png = PNG.encode(e.observe().image)
+            let png = PNG.encode((e as? FrameRenderable)?.render() ?? e.observe().image)
             do { try Data(png).write(to: url) } catch { throw CommandError("cannot write \(path): \(error.localizedDescription)") }
             sh.out("wrote \(path) (\(png.count) bytes, 300x300 RGB)")
         },

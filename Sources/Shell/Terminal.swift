@@ -3,6 +3,7 @@ import Foundation
 /// Colour decisions and small ANSI helpers. Colour is on only when stdout is a terminal and NO_COLOR is unset.
 public struct Style: Sendable {
     public var color: Bool
+    public init(color: Bool) { self.color = color }
 
     public static func detect() -> Style {
         let env = ProcessInfo.processInfo.environment
