@@ -63,32 +63,25 @@ public enum REPL {
     public static func run(shell: Shell, source: LineSource, interactive: Bool) -> Int32 {
         shell.lineSource = source
         var failures = 0
-        var buffer = ""
-        var lineNo = 0
-        var startLine = 1
+        var input = InputUnits()
         let file = interactive ? "<repl>" : "<stdin>"
         while true {
-            let prompt = interactive ? (buffer.isEmpty ? shell.prompt : "...> ") : ""
+            let prompt = interactive ? (input.isEmpty ? shell.prompt : "...> ") : ""
             guard let line = source.readLine(prompt: prompt) else {
                 if interactive && Interrupt.pending {
-                    Interrupt.clear(); buffer = ""
+                    Interrupt.clear(); input.discard()
                     print("")
                     continue
                 }
                 break
             }
             if interactive && Interrupt.pending { Interrupt.clear() }
-            lineNo += 1
-            if buffer.isEmpty { startLine = lineNo }
-            buffer += (buffer.isEmpty ? "" : "\n") + line
-            if case .needMore = Shell.completeness(buffer) { continue }
-            let unit = buffer
-            buffer = ""
+            guard let (unit, startLine) = input.add(line) else { continue }
             if !shell.execute(unit, file: file, line: startLine) { failures += 1 }
             if shell.quitRequested { break }
         }
-        if !buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            shell.execute(buffer, file: file, line: startLine)
+        if let (rest, startLine) = input.leftover {
+            shell.execute(rest, file: file, line: startLine)
             failures += 1
         }
         (source as? EditLineSource)?.save()

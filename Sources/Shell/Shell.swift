@@ -278,17 +278,10 @@ public final class Shell {
     @discardableResult
     public func runScript(text: String, file: String, keepGoing: Bool, topLevel: Bool) throws -> Int {
         var failures = 0
-        var buffer = ""
-        var startLine = 1
-        var lineNo = 0
+        var input = InputUnits()
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         for raw in lines {
-            lineNo += 1
-            if buffer.isEmpty { startLine = lineNo }
-            buffer += (buffer.isEmpty ? "" : "\n") + raw
-            if case .needMore = Shell.completeness(buffer) { continue }
-            let unit = buffer
-            buffer = ""
+            guard let (unit, startLine) = input.add(String(raw)) else { continue }
             if topLevel {
                 if !execute(unit, file: file, line: startLine) {
                     failures += 1
@@ -307,10 +300,9 @@ public final class Shell {
             }
             if quitRequested { break }
         }
-        if !buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            let err = (try? Parser.parse(buffer, file: file, firstLine: startLine)).map { _ in "incomplete input" }
+        if let (buffer, startLine) = input.leftover {
             let msg: String
-            do { _ = try Parser.parse(buffer, file: file, firstLine: startLine); msg = err ?? "incomplete input" } catch { msg = "\(error)" }
+            do { _ = try Parser.parse(buffer, file: file, firstLine: startLine); msg = "incomplete input" } catch { msg = "\(error)" }
             if topLevel { errorLine("\(msg)") } else { throw ShellError.failed(nil, msg) }
             failures += 1
         }
@@ -324,6 +316,34 @@ public final class Shell {
         do { _ = try Parser.parse(text); return .complete } catch let e as ShellSyntaxError {
             return e.incomplete ? .needMore : .complete
         } catch { return .complete }
+    }
+}
+
+/// Gathers input lines into complete units (a unit ends when quotes and blocks are closed), remembering the
+/// line each unit starts on for error positions. Shared by the REPL and script runner.
+public struct InputUnits {
+    private var buffer = ""
+    private var lineNo = 0
+    private var startLine = 1
+
+    public init() {}
+
+    /// Adds one line; returns the finished unit and its first line number, or nil when more lines are needed.
+    public mutating func add(_ line: String) -> (String, Int)? {
+        lineNo += 1
+        if buffer.isEmpty { startLine = lineNo }
+        buffer += (buffer.isEmpty ? "" : "\n") + line
+        if case .needMore = Shell.completeness(buffer) { return nil }
+        defer { buffer = "" }
+        return (buffer, startLine)
+    }
+
+    /// Drops a half-typed unit (Ctrl-C at a continuation prompt).
+    public mutating func discard() { buffer = "" }
+    public var isEmpty: Bool { buffer.isEmpty }
+    /// Text left unfinished at end of input.
+    public var leftover: (String, Int)? {
+        buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : (buffer, startLine)
     }
 }
 
