@@ -1,0 +1,206 @@
+/// Broadcasting binary ops, scalar ops and the pointwise nonlinearities, each with its gradient rule.
+extension Tensor {
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func binaryOp(_ op: BinaryOp, _ other: Tensor) -> Tensor {
+        guard let shape = Strided.broadcast(self.shape, other.shape) else {
+            preconditionFailure("cannot broadcast \(self.shape) with \(other.shape)")
+        }
+        let out = Tensor(uninitialized: shape)
+        Kernels.binary(op, self, other, out)
+        let a = self, b = other
+        return out.record("\(op)", [a, b]) { g in
+            switch op {
+            case .add:
+                a.accumulateGrad(g.sumTo(a.shape)); b.accumulateGrad(g.sumTo(b.shape))
+            case .sub:
+                a.accumulateGrad(g.sumTo(a.shape)); if b.needsGrad { b.accumulateGrad(g.mulNoGrad(-1).sumTo(b.shape)) }
+            case .mul:
+                // out = a * b  →  da = g * b, db = g * a
+                if a.needsGrad { a.accumulateGrad(g.binaryNoGrad(.mul, b).sumTo(a.shape)) }
+                if b.needsGrad { b.accumulateGrad(g.binaryNoGrad(.mul, a).sumTo(b.shape)) }
+            case .div:
+                // out = a / b  →  da = g / b, db = −g · a / b²
+                if a.needsGrad { a.accumulateGrad(g.binaryNoGrad(.div, b).sumTo(a.shape)) }
+                if b.needsGrad { b.accumulateGrad(g.binaryNoGrad(.mul, out).binaryNoGrad(.div, b).mulNoGrad(-1).sumTo(b.shape)) }
+            case .min, .max:
+                // The gradient goes to the selected input; ties go to `a` (matches the forward's `<=`/`>=`).
+                let pickA = Tensor(uninitialized: out.shape)
+                Kernels.binary(op == .min ? .min : .max, a, b, pickA)
+                let ga = Tensor(uninitialized: out.shape), gb = Tensor(uninitialized: out.shape)
+                let av = a.expandNoGrad(out.shape).contiguousNoGrad()
+                for i in 0..<out.count {
+                    let takeA = av.pointer[i] == pickA.pointer[i]
+                    ga.pointer[i] = takeA ? g.pointer[i] : 0
+                    gb.pointer[i] = takeA ? 0 : g.pointer[i]
+                }
+                a.accumulateGrad(ga.sumTo(a.shape)); b.accumulateGrad(gb.sumTo(b.shape))
+            }
+        }
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func binaryNoGrad(_ op: BinaryOp, _ other: Tensor) -> Tensor {
+        let out = Tensor(uninitialized: Strided.broadcast(shape, other.shape)!)
+        Kernels.binary(op, self, other, out)
+        return out
+    }
+
+    func expandNoGrad(_ target: [Int]) -> Tensor { view(target, broadcastStrides(to: target), offset) }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func mulNoGrad(_ s: S) -> Tensor {
+        let c = contiguousNoGrad()
+        let out = Tensor(uninitialized: shape)
+        for i in 0..<count { out.pointer[i] = c.pointer[i] * s }
+        return out
+    }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor { a.binaryOp(.add, b) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { a.binaryOp(.sub, b) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { a.binaryOp(.mul, b) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { a.binaryOp(.div, b) }
+    public static func + (a: Tensor, s: S) -> Tensor { a.affine(scale: 1, shift: s) }
+    public static func - (a: Tensor, s: S) -> Tensor { a.affine(scale: 1, shift: -s) }
+    public static func * (a: Tensor, s: S) -> Tensor { a.affine(scale: s, shift: 0) }
+    public static func / (a: Tensor, s: S) -> Tensor { a.affine(scale: 1 / s, shift: 0) }
+    public static func * (s: S, a: Tensor) -> Tensor { a.affine(scale: s, shift: 0) }
+    public static prefix func - (a: Tensor) -> Tensor { a.affine(scale: -1, shift: 0) }
+
+    /// Elementwise minimum / maximum with broadcasting (PPO's clipped objective takes min of two surrogates).
+    public func minimum(_ other: Tensor) -> Tensor { binaryOp(.min, other) }
+    public func maximum(_ other: Tensor) -> Tensor { binaryOp(.max, other) }
+
+    /// scale · x + shift.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func affine(scale: S, shift: S) -> Tensor {
+        let x = contiguousNoGrad()
+        let out = Tensor(uninitialized: shape)
+        let px = x.pointer, po = out.pointer
+        for i in 0..<count { po[i] = px[i] * scale + shift }
+        return out.record("affine", [self]) { g in self.accumulateGrad(g.mulNoGrad(scale)) }
+    }
+
+    /// Clamps into [low, high]; the gradient is zero where the input was clipped (as torch.clamp).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func clamp(min low: S, max high: S) -> Tensor {
+        let x = contiguousNoGrad()
+        let out = Tensor(uninitialized: shape)
+        for i in 0..<count { out.pointer[i] = Swift.min(Swift.max(x.pointer[i], low), high) }
+        return out.record("clamp", [self]) { g in
+            let gi = Tensor(uninitialized: self.shape)
+            for i in 0..<self.count { let v = x.pointer[i]; gi.pointer[i] = (v >= low && v <= high) ? g.pointer[i] : 0 }
+            self.accumulateGrad(gi)
+        }
+    }
+
+    /// Applies a pointwise function whose derivative is expressed through input x and output y.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func pointwise(_ name: String, forward: (UnsafeMutablePointer<S>, UnsafeMutablePointer<S>, Int) -> Void,
+                   derivative: @escaping (S, S) -> S) -> Tensor {
+        let x = contiguousNoGrad()
+        let out = Tensor(uninitialized: shape)
+        forward(x.pointer, out.pointer, count)
+        return out.record(name, [self]) { g in
+            let gi = Tensor(uninitialized: self.shape)
+            let px = x.pointer, py = out.pointer, pg = g.pointer, pd = gi.pointer
+            for i in 0..<self.count { pd[i] = pg[i] * derivative(px[i], py[i]) }
+            self.accumulateGrad(gi)
+        }
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func exp() -> Tensor {
+        pointwise("exp", forward: { S.expArray($0, $1, $2) }, derivative: { _, y in y })
+    }
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func log() -> Tensor {
+        pointwise("log", forward: { x, y, n in for i in 0..<n { y[i] = S.log(x[i]) } }, derivative: { x, _ in 1 / x })
+    }
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func tanh() -> Tensor {
+        pointwise("tanh", forward: { S.tanhArray($0, $1, $2) }, derivative: { _, y in 1 - y * y })
+    }
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func sigmoid() -> Tensor {
+        pointwise("sigmoid", forward: { x, y, n in
+            for i in 0..<n { y[i] = -x[i] }
+            S.expArray(y, y, n)
+            for i in 0..<n { y[i] = 1 / (1 + y[i]) }
+        }, derivative: { _, y in y * (1 - y) })
+    }
+    /// x·σ(x) (the SwiGLU gate in llama-style MLPs).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func silu() -> Tensor {
+        pointwise("silu", forward: { x, y, n in
+            for i in 0..<n { y[i] = -x[i] }
+            S.expArray(y, y, n)
+            for i in 0..<n { y[i] = x[i] / (1 + y[i]) }
+        }, derivative: { x, _ in
+            let s = 1 / (1 + S.exp(-x))
+            return s * (1 + x * (1 - s))
+        })
+    }
+    /// GELU, tanh approximation (GPT-2; PyTorch `approximate="tanh"`).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func gelu() -> Tensor {
+        let k = S(0.797_884_560_802_865_4), c = S(0.044_715)
+        return pointwise("gelu", forward: { x, y, n in
+            for i in 0..<n { let v = x[i]; y[i] = k * (v + c * v * v * v) }
+            S.tanhArray(y, y, n)
+            for i in 0..<n { y[i] = 0.5 * x[i] * (1 + y[i]) }
+        }, derivative: { x, _ in
+            let t = S.tanh(k * (x + c * x * x * x))
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * c * x * x)
+        })
+    }
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func relu() -> Tensor {
+        pointwise("relu", forward: { x, y, n in for i in 0..<n { y[i] = x[i] > 0 ? x[i] : 0 } }, derivative: { x, _ in x > 0 ? 1 : 0 })
+    }
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func sqrt() -> Tensor {
+        pointwise("sqrt", forward: { x, y, n in for i in 0..<n { y[i] = x[i].squareRoot() } }, derivative: { _, y in 1 / (2 * y) })
+    }
+    public func square() -> Tensor { self * self }
+
+    /// Picks `a` where `mask` is true, else `b` (all three broadcast). `mask` is constant (no gradient).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public static func `where`(_ mask: [Bool], shape maskShape: [Int], _ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(mask.count == Tensor.count(maskShape))
+        guard let s1 = Strided.broadcast(a.shape, b.shape), let shape = Strided.broadcast(s1, maskShape) else {
+            preconditionFailure("where: cannot broadcast \(maskShape), \(a.shape), \(b.shape)")
+        }
+        let av = a.expandNoGrad(shape).contiguousNoGrad(), bv = b.expandNoGrad(shape).contiguousNoGrad()
+        let m = Tensor<S>(shape: maskShape, scalars: mask.map { $0 ? 1 : 0 }).expandNoGrad(shape).contiguousNoGrad()
+        let out = Tensor(uninitialized: shape)
+        for i in 0..<out.count { out.pointer[i] = m.pointer[i] != 0 ? av.pointer[i] : bv.pointer[i] }
+        return out.record("where", [a, b]) { g in
+            if a.needsGrad { a.accumulateGrad(g.binaryNoGrad(.mul, m).sumTo(a.shape)) }
+            if b.needsGrad {
+                let inv = Tensor(uninitialized: shape)
+                for i in 0..<shape.reduce(1, *) { inv.pointer[i] = g.pointer[i] * (1 - m.pointer[i]) }
+                b.accumulateGrad(inv.sumTo(b.shape))
+            }
+        }
+    }
+
+    /// Replaces elements where `mask` is true by `value` (e.g. −∞ before a softmax); gradient passes elsewhere.
+    public func maskedFill(_ mask: [Bool], shape maskShape: [Int], value: S) -> Tensor {
+        Tensor.where(mask, shape: maskShape, Tensor(shape: [], scalars: [value]), self)
+    }
+}

@@ -1,0 +1,111 @@
+/// Row-wise softmax and log-softmax over the last axis (max-subtracted, so large logits never overflow), and
+/// the fused cross-entropy used by SFT and PPO's token log-probs.
+extension Tensor {
+    /// Calls body(row pointer in, row pointer out) over rows of the last dim of contiguous tensors.
+    @inline(__always)
+    static func rowsLast(_ x: Tensor, _ y: Tensor, _ body: (UnsafeMutablePointer<S>, UnsafeMutablePointer<S>, Int) -> Void) {
+        let n = x.shape.last ?? 1, rows = n == 0 ? 0 : x.count / n
+        for r in 0..<rows { body(x.pointer + r * n, y.pointer + r * n, n) }
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func softmax() -> Tensor {
+        let x = contiguousNoGrad()
+        let out = Tensor(uninitialized: shape)
+        Tensor.rowsLast(x, out) { px, py, n in Tensor.softmaxRow(px, py, n) }
+        return out.record("softmax", [self]) { g in
+            // y = softmax(x)  →  dx = y ⊙ (g − Σ g⊙y)
+            let gi = Tensor(uninitialized: self.shape)
+            let n = self.shape.last ?? 1
+            for r in 0..<(n == 0 ? 0 : self.count / n) {
+                let py = out.pointer + r * n, pg = g.pointer + r * n, pd = gi.pointer + r * n
+                let dot = Kernels.dot(pg, py, n)
+                for i in 0..<n { pd[i] = py[i] * (pg[i] - dot) }
+            }
+            self.accumulateGrad(gi)
+        }
+    }
+
+    @inline(__always)
+    static func softmaxRow(_ px: UnsafeMutablePointer<S>, _ py: UnsafeMutablePointer<S>, _ n: Int) {
+        var mx = -S.infinity
+        for i in 0..<n where px[i] > mx { mx = px[i] }
+        if mx == -S.infinity { for i in 0..<n { py[i] = 0 }; return }  // fully masked row
+        for i in 0..<n { py[i] = px[i] - mx }
+        S.expArray(py, py, n)
+        let inv = 1 / Kernels.rowSum(py, n)
+        for i in 0..<n { py[i] *= inv }
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func logSoftmax() -> Tensor {
+        let x = contiguousNoGrad()
+        let out = Tensor(uninitialized: shape)
+        Tensor.rowsLast(x, out) { px, py, n in
+            var mx = -S.infinity
+            for i in 0..<n where px[i] > mx { mx = px[i] }
+            for i in 0..<n { py[i] = px[i] - mx }
+            S.expArray(py, py, n)
+            let lse = mx + S.log(Kernels.rowSum(py, n))
+            for i in 0..<n { py[i] = px[i] - lse }
+        }
+        return out.record("logSoftmax", [self]) { g in
+            // y = x − logΣexp(x)  →  dx = g − softmax(x)·Σg
+            let gi = Tensor(uninitialized: self.shape)
+            let n = self.shape.last ?? 1
+            for r in 0..<(n == 0 ? 0 : self.count / n) {
+                let py = out.pointer + r * n, pg = g.pointer + r * n, pd = gi.pointer + r * n
+                let gs = Kernels.rowSum(pg, n)
+                for i in 0..<n { pd[i] = pg[i] - S.exp(py[i]) * gs }
+            }
+            self.accumulateGrad(gi)
+        }
+    }
+
+    /// Mean token cross-entropy of logits (..., V) against integer targets (one per row).
+    ///
+    /// Rows whose target equals `ignoreIndex` contribute nothing; `weights` (one per row, e.g. λ for thought
+    /// tokens and 1 for action tokens) scale each row's loss. The result is Σ wᵢ·nllᵢ / Σ wᵢ over kept rows,
+    /// or Σ wᵢ·nllᵢ when `normalize` is false. Fused with log-softmax: one pass forward, one backward.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func crossEntropy(targets: [Int], ignoreIndex: Int = -100, weights: [S]? = nil, normalize: Bool = true) -> Tensor {
+        let v = shape.last!, rows = count / v
+        precondition(targets.count == rows, "crossEntropy: \(rows) rows, \(targets.count) targets")
+        precondition(weights == nil || weights!.count == rows)
+        let x = contiguousNoGrad()
+        let probs = Tensor(uninitialized: shape)
+        var total: S = 0, wsum: S = 0
+        for r in 0..<rows {
+            let t = targets[r]
+            if t == ignoreIndex { continue }
+            precondition(t >= 0 && t < v, "target \(t) outside vocabulary of \(v)")
+            let px = x.pointer + r * v, pp = probs.pointer + r * v
+            Tensor.softmaxRow(px, pp, v)
+            let w = weights?[r] ?? 1
+            // nll = −log p[t], computed from the logits for accuracy: lse − x[t]
+            var mx = -S.infinity
+            for i in 0..<v where px[i] > mx { mx = px[i] }
+            var s: S = 0
+            for i in 0..<v { s += S.exp(px[i] - mx) }
+            total += w * (mx + S.log(s) - px[t])
+            wsum += w
+        }
+        let denom: S = normalize ? (wsum > 0 ? wsum : 1) : 1
+        let out = Tensor(shape: [], scalars: [total / denom])
+        return out.record("crossEntropy", [self]) { g in
+            // d nll / d x = softmax(x) − onehot(t), scaled by w / denom · g
+            let gi = Tensor.zeros(self.shape)
+            let gs = g.pointer[0] / denom
+            for r in 0..<rows where targets[r] != ignoreIndex {
+                let w = (weights?[r] ?? 1) * gs
+                let pp = probs.pointer + r * v, pd = gi.pointer + r * v
+                for i in 0..<v { pd[i] = pp[i] * w }
+                pd[targets[r]] -= w
+            }
+            self.accumulateGrad(gi)
+        }
+    }
+}

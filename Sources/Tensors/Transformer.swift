@@ -1,0 +1,165 @@
+import Foundation
+
+/// A decoder-only transformer configuration (GPT-2 style by default; llama-style with `norm: .rms`,
+/// `activation: .swiglu`, RoPE and grouped-query heads).
+public struct TransformerConfig: Codable, Sendable, Equatable {
+    public enum Norm: String, Codable, Sendable { case layer, rms }
+    public enum Activation: String, Codable, Sendable { case gelu, swiglu }
+    public enum Positions: String, Codable, Sendable { case learned, rope }
+
+    public var vocabSize: Int
+    public var dModel: Int
+    public var layers: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var ffnHidden: Int
+    public var maxSequence: Int
+    public var norm: Norm = .layer
+    public var activation: Activation = .gelu
+    public var positions: Positions = .learned
+    public var ropeBase: Double = 10_000
+    public var ropePairing: RoPEPairing = .halves
+    public var bias: Bool = true
+    public var tieEmbeddings: Bool = false
+    public var normEps: Float = 1e-5
+
+    public init(vocabSize: Int, dModel: Int, layers: Int, heads: Int, kvHeads: Int? = nil, ffnHidden: Int? = nil, maxSequence: Int) {
+        self.vocabSize = vocabSize; self.dModel = dModel; self.layers = layers; self.heads = heads
+        self.kvHeads = kvHeads ?? heads; self.ffnHidden = ffnHidden ?? 4 * dModel; self.maxSequence = maxSequence
+    }
+    public var headDim: Int { dModel / heads }
+}
+
+/// Per-layer key/value cache for incremental decoding: (B, Hkv, S, D) each, grown by concatenation.
+public final class KVCache {
+    public var keys: [Tensor<Float>?]
+    public var values: [Tensor<Float>?]
+    public init(layers: Int) { keys = Array(repeating: nil, count: layers); values = Array(repeating: nil, count: layers) }
+    public var length: Int { keys.first??.shape[2] ?? 0 }
+}
+
+public final class SelfAttention: Module {
+    let cfg: TransformerConfig
+    public let q: Linear, k: Linear, v: Linear, o: Linear
+    public init(_ cfg: TransformerConfig, rng: inout TensorRNG) {
+        self.cfg = cfg
+        let hd = cfg.headDim
+        q = Linear(cfg.dModel, cfg.heads * hd, bias: cfg.bias, rng: &rng)
+        k = Linear(cfg.dModel, cfg.kvHeads * hd, bias: cfg.bias, rng: &rng)
+        v = Linear(cfg.dModel, cfg.kvHeads * hd, bias: cfg.bias, rng: &rng)
+        o = Linear(cfg.heads * hd, cfg.dModel, bias: cfg.bias, rng: &rng)
+    }
+    /// x: (B, T, C) → (B, T, C); with a cache, T new positions attend to everything cached before them.
+    public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0) -> Tensor<Float> {
+        let b = x.shape[0], t = x.shape[1], hd = cfg.headDim
+        // (B, T, H·D) → (B, H, T, D) as views
+        var qh = q(x).reshape([b, t, cfg.heads, hd]).transpose(1, 2)
+        var kh = k(x).reshape([b, t, cfg.kvHeads, hd]).transpose(1, 2)
+        var vh = v(x).reshape([b, t, cfg.kvHeads, hd]).transpose(1, 2)
+        let past = cache?.keys[layer]?.shape[2] ?? 0
+        if cfg.positions == .rope {
+            qh = qh.rope(base: cfg.ropeBase, positionOffset: past, pairing: cfg.ropePairing)
+            kh = kh.rope(base: cfg.ropeBase, positionOffset: past, pairing: cfg.ropePairing)
+        }
+        if let cache {
+            if let pk = cache.keys[layer], let pv = cache.values[layer] {
+                kh = Tensor.concat([pk, kh], axis: 2); vh = Tensor.concat([pv, vh], axis: 2)
+            }
+            cache.keys[layer] = kh.detached(); cache.values[layer] = vh.detached()
+        }
+        let y = Tensor.attention(q: qh, k: kh, v: vh, causal: true)
+        return o(y.transpose(1, 2).reshape([b, t, cfg.heads * hd]))
+    }
+    public func namedParameters() -> [(String, Parameter)] {
+        prefixed("q", q) + prefixed("k", k) + prefixed("v", v) + prefixed("o", o)
+    }
+}
+
+public final class FeedForward: Module {
+    let activation: TransformerConfig.Activation
+    public let up: Linear, down: Linear, gate: Linear?
+    public init(_ cfg: TransformerConfig, rng: inout TensorRNG) {
+        activation = cfg.activation
+        up = Linear(cfg.dModel, cfg.ffnHidden, bias: cfg.bias, rng: &rng)
+        gate = cfg.activation == .swiglu ? Linear(cfg.dModel, cfg.ffnHidden, bias: cfg.bias, rng: &rng) : nil
+        down = Linear(cfg.ffnHidden, cfg.dModel, bias: cfg.bias, rng: &rng)
+    }
+    public func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
+        switch activation {
+        case .gelu: return down(up(x).gelu())
+        case .swiglu: return down(gate!(x).silu() * up(x))
+        }
+    }
+    public func namedParameters() -> [(String, Parameter)] {
+        prefixed("up", up) + prefixed("down", down) + (gate.map { prefixed("gate", $0) } ?? [])
+    }
+}
+
+public final class TransformerBlock: Module {
+    public let norm1: Module, attn: SelfAttention, norm2: Module, mlp: FeedForward
+    let normFn: (Module, Tensor<Float>) -> Tensor<Float>
+    public init(_ cfg: TransformerConfig, rng: inout TensorRNG) {
+        func makeNorm() -> Module { cfg.norm == .layer ? LayerNorm(cfg.dModel, eps: cfg.normEps) : RMSNorm(cfg.dModel, eps: cfg.normEps) }
+        norm1 = makeNorm(); attn = SelfAttention(cfg, rng: &rng); norm2 = makeNorm(); mlp = FeedForward(cfg, rng: &rng)
+        normFn = { m, x in (m as? LayerNorm)?(x) ?? (m as! RMSNorm)(x) }
+    }
+    /// Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(·)).
+    public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0) -> Tensor<Float> {
+        let h = x + attn(normFn(norm1, x), cache: cache, layer: layer)
+        return h + mlp(normFn(norm2, h))
+    }
+    public func namedParameters() -> [(String, Parameter)] {
+        prefixed("norm1", norm1) + prefixed("attn", attn) + prefixed("norm2", norm2) + prefixed("mlp", mlp)
+    }
+}
+
+/// Token embedding → blocks → final norm → LM head. Returns logits (B, T, V).
+public final class DecoderTransformer: Module {
+    public let config: TransformerConfig
+    public let embed: Embedding
+    public let positions: Embedding?
+    public let blocks: [TransformerBlock]
+    public let finalNorm: Module
+    public let head: Linear?
+
+    public init(_ cfg: TransformerConfig, seed: UInt64) {
+        var rng = TensorRNG(seed: seed)
+        config = cfg
+        embed = Embedding(cfg.vocabSize, cfg.dModel, rng: &rng)
+        positions = cfg.positions == .learned ? Embedding(cfg.maxSequence, cfg.dModel, rng: &rng) : nil
+        blocks = (0..<cfg.layers).map { _ in TransformerBlock(cfg, rng: &rng) }
+        finalNorm = cfg.norm == .layer ? LayerNorm(cfg.dModel, eps: cfg.normEps) : RMSNorm(cfg.dModel, eps: cfg.normEps)
+        head = cfg.tieEmbeddings ? nil : Linear(cfg.dModel, cfg.vocabSize, bias: false, rng: &rng)
+    }
+
+    /// Hidden states (B, T, C) before the LM head, for value heads and for callers that add inputs of their own.
+    public func hidden(_ x: Tensor<Float>, cache: KVCache? = nil) -> Tensor<Float> {
+        var h = x
+        for (i, blk) in blocks.enumerated() { h = blk(h, cache: cache, layer: i) }
+        return (finalNorm as? LayerNorm)?(h) ?? (finalNorm as! RMSNorm)(h)
+    }
+
+    /// Input embeddings of ids (B·T, row-major) at positions offset..<offset+T.
+    public func embedTokens(_ ids: [Int], batch: Int, offset: Int = 0) -> Tensor<Float> {
+        let t = ids.count / batch
+        let x = embed(ids, shape: [batch, t])
+        guard let positions else { return x }
+        precondition(offset + t <= config.maxSequence, "sequence of \(offset + t) exceeds maxSequence \(config.maxSequence)")
+        return x + positions(Array(offset..<(offset + t)), shape: [t])
+    }
+
+    public func logits(_ h: Tensor<Float>) -> Tensor<Float> { head.map { $0(h) } ?? h.matmul(embed.weight.mT) }
+
+    public func callAsFunction(_ ids: [Int], batch: Int, cache: KVCache? = nil) -> Tensor<Float> {
+        logits(hidden(embedTokens(ids, batch: batch, offset: cache?.length ?? 0), cache: cache))
+    }
+
+    public func namedParameters() -> [(String, Parameter)] {
+        var out = prefixed("embed", embed)
+        if let positions { out += prefixed("positions", positions) }
+        for (i, b) in blocks.enumerated() { out += prefixed("blocks.\(i)", b) }
+        out += prefixed("final_norm", finalNorm)
+        if let head { out += prefixed("head", head) }
+        return out
+    }
+}
