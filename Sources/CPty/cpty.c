@@ -7,3 +7,7 @@ int gtr_openpty(int *master, int *slave, unsigned short rows, unsigned short col
     struct winsize ws = {rows, cols, 0, 0};
     return openpty(master, slave, NULL, NULL, &ws);
 }
+
+int gtr_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+}

@@ -95,7 +95,9 @@ import Testing
         i.fileHandleForWriting.write(Data("sleep 30\n".utf8))
         usleep(200_000)
         kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        // Reap directly: Process.waitUntilExit can miss the exit while other suites spawn processes.
+        var st: Int32 = 0
+        _ = waitpid(p.processIdentifier, &st, 0)
         let c = try SQLiteConnection(path: home.appendingPathComponent("gtr.sqlite").path)
         #expect(try c.query("PRAGMA integrity_check").rows.first?.first == .text("ok"))
         #expect(try c.scalarInt("SELECT COUNT(*) FROM commands") == 30)

@@ -5,22 +5,13 @@ import Testing
 @Suite(.serialized) struct TerminalTests {
     final class Tmux {
         let name = "gtr-test-\(UUID().uuidString.prefix(8))"
-        /// Runs tmux with its output in a file: the tmux server inherits a pipe and would keep it open.
+        /// Runs tmux with its output in a file: the tmux server inherits the client's stdout and would keep a
+        /// pipe open forever.
         func tmux(_ args: [String]) -> String {
-            let out = FileManager.default.temporaryDirectory.appendingPathComponent("tmux-\(UUID().uuidString)")
-            FileManager.default.createFile(atPath: out.path, contents: nil)
-            defer { try? FileManager.default.removeItem(at: out) }
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["tmux"] + args
-            guard let h = try? FileHandle(forWritingTo: out) else { return "" }
-            p.standardOutput = args.first == "new-session" ? FileHandle.nullDevice : h
-            p.standardError = FileHandle.nullDevice
-            p.standardInput = FileHandle.nullDevice
-            try? p.run()
-            p.waitUntilExit()
-            try? h.close()
-            return (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("tmux-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            spawnAndWait(["tmux"] + args, stdoutPath: args.first == "new-session" ? nil : out)
+            return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         }
         func screen() -> String { tmux(["capture-pane", "-p", "-t", name]) }
         func keys(_ k: String...) { _ = tmux(["send-keys", "-t", name] + k) }
