@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "SessionLog", "CPty"], exclude: ["Fixtures"]),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], exclude: ["Fixtures"]),
     ]
 )
