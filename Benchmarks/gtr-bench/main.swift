@@ -3,8 +3,21 @@ import Foundation
 import Shell
 import Tensors
 
-// `make bench`: one table of the shell's and the card environments' speed on this machine.
+// `make bench`: one table of the shell's, the card environments' and the tensor core's speed on this machine.
+// Child modes (used by the parent for per-process measurements): `train-step`, `sgemm-raw`.
+let args = CommandLine.arguments
+if args.count > 1 && args[1] == "sgemm-raw" {
+    // No core fix here: whatever OpenBLAS detected on its own.
+    let r = [256, 1024].map { TensorBench.sgemm($0).raw }
+    print(String(format: "{\"core\": \"%@\", \"g256\": %.2f, \"g1024\": %.2f}", BLASRuntime.coreName, r[0], r[1]))
+    exit(0)
+}
 BLASRuntime.ensureOptimalCore()
+if args.count > 1 && args[1] == "train-step" {
+    let r = TensorBench.trainStep(steps: args.count > 2 ? Int(args[2]) ?? 10 : 10)
+    print(String(format: "{\"ms\": %.3f, \"peak_rss_mb\": %.1f, \"params\": %.0f, \"threads\": %d}", r["ms"]!, r["peak_rss_mb"]!, r["params"]!, BLASRuntime.threads))
+    exit(0)
+}
 
 func time(_ body: () throws -> Void) rethrows -> Double {
     let t = DispatchTime.now().uptimeNanoseconds
@@ -75,8 +88,61 @@ let tAny = time { for h in hands { _ = Solver().solvable(h) } }
 rows.append(("solver: all solutions per hand", String(format: "%.0f µs", tAll / Double(hands.count) * 1e6), "715 hands, uncached"))
 rows.append(("solver: solvable? per hand", String(format: "%.0f µs", tAny / Double(hands.count) * 1e6), "early exit"))
 
+// 5. Tensor core (issue 4). Rows: benchmark | gtr | peer | ratio.
+var tensorRows: [(String, String, String, String)] = []
+func child(_ args: [String], env: [String: String]) -> [String: Any]? {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: args[0])
+    p.arguments = Array(args.dropFirst())
+    p.environment = env
+    let o = Pipe()
+    p.standardOutput = o; p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return nil }
+    let data = o.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+    return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+}
+for n in [64, 128, 256, 512, 1024] {
+    let r = TensorBench.sgemm(n)
+    tensorRows.append(("sgemm \(n)³ GFLOP/s: Tensor.matmul vs raw cblas_sgemm", String(format: "%.1f", r.tensor), String(format: "%.1f", r.raw),
+                       String(format: "%.2f", r.tensor / r.raw)))
+}
+var plainEnv = ProcessInfo.processInfo.environment
+plainEnv["OPENBLAS_CORETYPE"] = nil; plainEnv["GTR_BLAS_REEXEC"] = nil; plainEnv["GTR_NO_REEXEC"] = "1"
+if let r = child([CommandLine.arguments[0], "sgemm-raw"], env: plainEnv), let g = r["g1024"] as? Double, let g2 = r["g256"] as? Double {
+    let fixed = TensorBench.sgemm(1024).raw, fixed256 = TensorBench.sgemm(256).raw
+    tensorRows.append(("core fix: sgemm 1024³ GFLOP/s, \(BLASRuntime.coreName) vs detected \(r["core"] ?? "?")",
+                       String(format: "%.1f", fixed), String(format: "%.1f", g), String(format: "%.2f", fixed / g)))
+    tensorRows.append(("core fix: sgemm 256³ GFLOP/s", String(format: "%.1f", fixed256), String(format: "%.1f", g2), String(format: "%.2f", fixed256 / g2)))
+}
+for (name, simd, scalar) in TensorBench.kernels() {
+    tensorRows.append(("SIMD kernel vs scalar loop: \(name)", String(format: "%.2f", simd), String(format: "%.2f", scalar), String(format: "%.1f", simd / scalar)))
+}
+// Training step: our figures measured now; PyTorch's from the last `make bench-peers` (same machine), if any.
+let peerFile = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("bench-peers.json")
+let peers = (try? JSONSerialization.jsonObject(with: Data(contentsOf: peerFile))) as? [String: [String: Any]] ?? [:]
+for threads in [1, 2] {
+    var env = ProcessInfo.processInfo.environment
+    env["OPENBLAS_NUM_THREADS"] = String(threads)
+    guard let r = child([CommandLine.arguments[0], "train-step", "10"], env: env), let ms = r["ms"] as? Double,
+          let rss = r["peak_rss_mb"] as? Double else { continue }
+    let peer = peers[String(threads)]
+    let pms = peer?["ms"] as? Double, prss = peer?["peak_rss_mb"] as? Double
+    tensorRows.append(("train step ms (d128 L4 H4 T256 B8 V128, fwd+bwd+AdamW), \(threads) thread(s)", String(format: "%.1f", ms),
+                       pms.map { String(format: "%.1f (torch %@)", $0, (peer?["torch"] as? String) ?? "?") } ?? "run make bench-peers",
+                       pms.map { String(format: "%.2f× faster", $0 / ms) } ?? "–"))
+    tensorRows.append(("peak RSS MB of that step's process, \(threads) thread(s)", String(format: "%.0f", rss),
+                       prss.map { String(format: "%.0f", $0) } ?? "–", prss.map { String(format: "%.2f of peer", rss / $0) } ?? "–"))
+}
+
 print("gtr bench (BLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) thread(s))")
 print("| benchmark | result | note |")
 print("|---|---|---|")
 for r in rows { print("| \(r.0) | \(r.1) | \(r.2) |") }
+print("")
+print("| tensor core | gtr | peer | ratio |")
+print("|---|---|---|---|")
+for r in tensorRows { print("| \(r.0) | \(r.1) | \(r.2) | \(r.3) |") }
 try? FileManager.default.removeItem(at: home)

@@ -9,6 +9,7 @@ extension Tensor {
         let out = Tensor(uninitialized: shape)
         Kernels.binary(op, self, other, out)
         let a = self, b = other
+        let y = out.detached()  // the closure must not hold `out` itself (out → node → closure → out)
         return out.record("\(op)", [a, b]) { g in
             switch op {
             case .add:
@@ -22,14 +23,14 @@ extension Tensor {
             case .div:
                 // out = a / b  →  da = g / b, db = −g · a / b²
                 if a.needsGrad { a.accumulateGrad(g.binaryNoGrad(.div, b).sumTo(a.shape)) }
-                if b.needsGrad { b.accumulateGrad(g.binaryNoGrad(.mul, out).binaryNoGrad(.div, b).mulNoGrad(-1).sumTo(b.shape)) }
+                if b.needsGrad { b.accumulateGrad(g.binaryNoGrad(.mul, y).binaryNoGrad(.div, b).mulNoGrad(-1).sumTo(b.shape)) }
             case .min, .max:
                 // The gradient goes to the selected input; ties go to `a` (matches the forward's `<=`/`>=`).
-                let pickA = Tensor(uninitialized: out.shape)
+                let pickA = Tensor(uninitialized: y.shape)
                 Kernels.binary(op == .min ? .min : .max, a, b, pickA)
-                let ga = Tensor(uninitialized: out.shape), gb = Tensor(uninitialized: out.shape)
-                let av = a.expandNoGrad(out.shape).contiguousNoGrad()
-                for i in 0..<out.count {
+                let ga = Tensor(uninitialized: y.shape), gb = Tensor(uninitialized: y.shape)
+                let av = a.expandNoGrad(y.shape).contiguousNoGrad()
+                for i in 0..<y.count {
                     let takeA = av.pointer[i] == pickA.pointer[i]
                     ga.pointer[i] = takeA ? g.pointer[i] : 0
                     gb.pointer[i] = takeA ? 0 : g.pointer[i]
@@ -106,9 +107,10 @@ extension Tensor {
         let x = contiguousNoGrad()
         let out = Tensor(uninitialized: shape)
         forward(x.pointer, out.pointer, count)
+        let saved = out.detached()  // not `out`: that would be a reference cycle through its own node
         return out.record(name, [self]) { g in
             let gi = Tensor(uninitialized: self.shape)
-            let px = x.pointer, py = out.pointer, pg = g.pointer, pd = gi.pointer
+            let px = x.pointer, py = saved.pointer, pg = g.pointer, pd = gi.pointer
             for i in 0..<self.count { pd[i] = pg[i] * derivative(px[i], py[i]) }
             self.accumulateGrad(gi)
         }
@@ -138,32 +140,47 @@ extension Tensor {
             for i in 0..<n { y[i] = 1 / (1 + y[i]) }
         }, derivative: { _, y in y * (1 - y) })
     }
-    /// x·σ(x) (the SwiGLU gate in llama-style MLPs).
+    /// x·σ(x) (the SwiGLU gate in llama-style MLPs); σ is kept for the backward.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func silu() -> Tensor {
-        pointwise("silu", forward: { x, y, n in
-            for i in 0..<n { y[i] = -x[i] }
-            S.expArray(y, y, n)
-            for i in 0..<n { y[i] = x[i] / (1 + y[i]) }
-        }, derivative: { x, _ in
-            let s = 1 / (1 + S.exp(-x))
-            return s * (1 + x * (1 - s))
-        })
+        let x = contiguousNoGrad()
+        let sg = Tensor(uninitialized: shape), out = Tensor(uninitialized: shape)
+        let px = x.pointer, ps = sg.pointer, py = out.pointer, n = count
+        for i in 0..<n { ps[i] = -px[i] }
+        S.expArray(ps, ps, n)
+        for i in 0..<n { ps[i] = 1 / (1 + ps[i]); py[i] = px[i] * ps[i] }
+        return out.record("silu", [self]) { g in
+            // y = x·σ  →  dy/dx = σ·(1 + x(1 − σ))
+            let gi = Tensor(uninitialized: self.shape)
+            let px = x.pointer, ps = sg.pointer, pg = g.pointer, pd = gi.pointer  // the closure keeps x and sg alive
+            for i in 0..<n { pd[i] = pg[i] * ps[i] * (1 + px[i] * (1 - ps[i])) }
+            self.accumulateGrad(gi)
+        }
     }
-    /// GELU, tanh approximation (GPT-2; PyTorch `approximate="tanh"`).
+
+    /// GELU, tanh approximation (GPT-2; PyTorch `approximate="tanh"`). The forward keeps tanh(u) so the
+    /// backward needs no transcendental call.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func gelu() -> Tensor {
         let k = S(0.797_884_560_802_865_4), c = S(0.044_715)
-        return pointwise("gelu", forward: { x, y, n in
-            for i in 0..<n { let v = x[i]; y[i] = k * (v + c * v * v * v) }
-            S.tanhArray(y, y, n)
-            for i in 0..<n { y[i] = 0.5 * x[i] * (1 + y[i]) }
-        }, derivative: { x, _ in
-            let t = S.tanh(k * (x + c * x * x * x))
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * c * x * x)
-        })
+        let x = contiguousNoGrad()
+        let th = Tensor(uninitialized: shape), out = Tensor(uninitialized: shape)
+        let px = x.pointer, pt = th.pointer, py = out.pointer, n = count
+        for i in 0..<n { let v = px[i]; pt[i] = k * (v + c * v * v * v) }
+        S.tanhArray(pt, pt, n)
+        for i in 0..<n { py[i] = 0.5 * px[i] * (1 + pt[i]) }
+        return out.record("gelu", [self]) { g in
+            // y = ½x(1 + t), t = tanh(k(x + c x³))  →  dy/dx = ½(1 + t) + ½x(1 − t²)·k(1 + 3c x²)
+            let gi = Tensor(uninitialized: self.shape)
+            let px = x.pointer, pt = th.pointer, pg = g.pointer, pd = gi.pointer  // the closure keeps x and th alive
+            for i in 0..<n {
+                let v = px[i], t = pt[i]
+                pd[i] = pg[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * c * v * v))
+            }
+            self.accumulateGrad(gi)
+        }
     }
     @_specialize(where S == Float)
     @_specialize(where S == Double)

@@ -7,8 +7,11 @@ public enum SIMDMath {
     @inline(__always)
     public static func exp8(_ x0: SIMD8<Float>) -> SIMD8<Float> {
         let x = x0.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.7))
-        // n = round(x / ln2); r = x − n·ln2 (ln2 split in two for accuracy)
-        let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+        // n = round(x / ln2) by the 1.5·2²³ trick: adding it leaves the rounded integer in the low mantissa bits,
+        // so no float→int conversion (which Swift does lane by lane) is needed.
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let t = x * 1.442_695_04 + magic
+        let n = t - magic
         var r = x - n * 0.693_359_375
         r = r + n * 2.121_944_4e-4
         // e^r ≈ 1 + r + r²·P(r)
@@ -19,9 +22,10 @@ public enum SIMDMath {
         p = p * r + 1.666_666_5e-1
         p = p * r + 5.000_000_1e-1
         let er = p * (r * r) + r + 1
-        // 2^n from the exponent field
-        let bits = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(n)) &+ 127) &<< 23
-        return er * unsafeBitCast(bits, to: SIMD8<Float>.self)
+        // 2^n from the exponent field: bits(t) = 0x4B40_0000 + n
+        let nBits = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let pow2 = unsafeBitCast((nBits &+ 127) &<< 23, to: SIMD8<Float>.self)
+        return er * pow2
     }
 
     @inline(__always)

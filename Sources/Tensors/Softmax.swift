@@ -14,12 +14,13 @@ extension Tensor {
         let x = contiguousNoGrad()
         let out = Tensor(uninitialized: shape)
         Tensor.rowsLast(x, out) { px, py, n in Tensor.softmaxRow(px, py, n) }
+        let saved = out.detached()  // not `out`: that would be a reference cycle through its own node
         return out.record("softmax", [self]) { g in
             // y = softmax(x)  →  dx = y ⊙ (g − Σ g⊙y)
             let gi = Tensor(uninitialized: self.shape)
             let n = self.shape.last ?? 1
             for r in 0..<(n == 0 ? 0 : self.count / n) {
-                let py = out.pointer + r * n, pg = g.pointer + r * n, pd = gi.pointer + r * n
+                let py = saved.pointer + r * n, pg = g.pointer + r * n, pd = gi.pointer + r * n
                 let dot = Kernels.dot(pg, py, n)
                 for i in 0..<n { pd[i] = py[i] * (pg[i] - dot) }
             }
@@ -51,12 +52,13 @@ extension Tensor {
             let lse = mx + S.log(Kernels.rowSum(py, n))
             for i in 0..<n { py[i] = px[i] - lse }
         }
+        let saved = out.detached()
         return out.record("logSoftmax", [self]) { g in
             // y = x − logΣexp(x)  →  dx = g − softmax(x)·Σg
             let gi = Tensor(uninitialized: self.shape)
             let n = self.shape.last ?? 1
             for r in 0..<(n == 0 ? 0 : self.count / n) {
-                let py = out.pointer + r * n, pg = g.pointer + r * n, pd = gi.pointer + r * n
+                let py = saved.pointer + r * n, pg = g.pointer + r * n, pd = gi.pointer + r * n
                 let gs = Kernels.rowSum(pg, n)
                 for i in 0..<n { pd[i] = pg[i] - S.exp(py[i]) * gs }
             }

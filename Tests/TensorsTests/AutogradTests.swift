@@ -43,6 +43,19 @@ import Testing
         #expect(y.node == nil)
     }
 
+    /// A graph that is never differentiated must be freed with its last reference (no node ↔ output cycle).
+    @Test func unusedGraphsAreFreed() {
+        weak var out: TD?
+        weak var input: TD?
+        do {
+            let x = leaf([2, 3], seed: 9)
+            let y = ((x.exp() / (x + 3)).softmax().logSoftmax().gelu().silu() * x).minimum(x).sum()
+            out = y; input = x
+            #expect(out != nil)
+        }
+        #expect(out == nil && input == nil)
+    }
+
     @Test func deterministicForAFixedSeed() {
         func run() -> [Float] {
             let cfg = TransformerConfig(vocabSize: 11, dModel: 16, layers: 1, heads: 2, maxSequence: 8)

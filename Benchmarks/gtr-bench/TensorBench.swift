@@ -1,0 +1,82 @@
+import CBLAS
+import Foundation
+import Tensors
+
+/// The issue-4 training-step model: GPT-2 style, d_model 128, 4 layers, 4 heads, T 256, B 8, V 128.
+/// scripts/peer_train_step.py builds the identical model in PyTorch.
+enum TensorBench {
+    static let config: TransformerConfig = TransformerConfig(vocabSize: 128, dModel: 128, layers: 4, heads: 4, maxSequence: 256)
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    static func peakRSSMB() -> Double {
+        var u = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        return Double(u.ru_maxrss) / 1024
+    }
+
+    /// Median ms per step (forward, backward, AdamW) after 3 warm-up steps; run in a child process so the
+    /// peak RSS belongs to this step alone.
+    static func trainStep(steps: Int) -> [String: Double] {
+        let m = DecoderTransformer(config, seed: 0)
+        let opt = Adam.adamW(m.namedParameters(), learningRate: 1e-3, weightDecay: 0.01)
+        var rng = TensorRNG(seed: 1)
+        let ids = (0..<(8 * 256)).map { _ in Int(rng.next() % 128) }
+        let targets = (0..<(8 * 256)).map { _ in Int(rng.next() % 128) }
+        func step() {
+            m.zeroGrad()
+            let loss = m(ids, batch: 8).crossEntropy(targets: targets)
+            loss.backward()
+            opt.step()
+        }
+        for _ in 0..<3 { step() }
+        var times: [Double] = []
+        for _ in 0..<steps { let t = now(); step(); times.append(now() - t) }
+        times.sort()
+        return ["ms": times[times.count / 2] * 1000, "peak_rss_mb": peakRSSMB(), "params": Double(m.parameterCount)]
+    }
+
+    /// GFLOP/s of n×n×n sgemm: through `Tensor.matmul` (no graph) and as raw cblas_sgemm on the same buffers.
+    static func sgemm(_ n: Int) -> (tensor: Double, raw: Double) {
+        var rng = TensorRNG(seed: UInt64(n))
+        let a = Tensor<Float>.randn([n, n], rng: &rng), b = Tensor<Float>.randn([n, n], rng: &rng)
+        let c = Tensor<Float>.zeros([n, n])
+        let flops = 2 * Double(n) * Double(n) * Double(n)
+        let reps = max(3, Int(2e9 / flops))
+        func best(_ body: () -> Void) -> Double {
+            body()
+            var b = Double.infinity
+            for _ in 0..<3 { let t = now(); for _ in 0..<reps { body() }; b = min(b, (now() - t) / Double(reps)) }
+            return flops / b / 1e9
+        }
+        let raw = best {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a.pointer, Int32(n),
+                        b.pointer, Int32(n), 0, c.pointer, Int32(n))
+        }
+        let viaTensor = best { Autograd.noGrad { _ = a.matmul(b) } }
+        return (viaTensor, raw)
+    }
+
+    /// Vectorisation evidence: the SIMD kernels against plain scalar loops of the same operation.
+    /// A strict-order float sum cannot be auto-vectorised (reassociation is not allowed), and libm's expf is
+    /// scalar, so each ratio is what SIMD buys.
+    static func kernels() -> [(String, Double, Double)] {
+        let n = 1 << 14
+        var rng = TensorRNG(seed: 5)
+        let x = (0..<n).map { _ in Float(rng.unit() * 20 - 10) }
+        var y = [Float](repeating: 0, count: n)
+        func rate(_ body: () -> Void) -> Double {
+            body()
+            let reps = 2000
+            let t = now(); for _ in 0..<reps { body() }
+            return Double(n) * Double(reps) / (now() - t) / 1e9
+        }
+        var sink: Float = 0
+        let simdSum = x.withUnsafeBufferPointer { p in rate { sink += SIMDMath.sum(p.baseAddress!, n) } }
+        let scalarSum = x.withUnsafeBufferPointer { p in rate { var s: Float = 0; for i in 0..<n { s += p[i] }; sink += s } }
+        let simdExp = x.withUnsafeBufferPointer { p in y.withUnsafeMutableBufferPointer { q in rate { SIMDMath.exp(p.baseAddress!, q.baseAddress!, n) } } }
+        let scalarExp = x.withUnsafeBufferPointer { p in y.withUnsafeMutableBufferPointer { q in rate { for i in 0..<n { q[i] = Foundation.exp(p[i]) } } } }
+        if sink == 42 { print("") }
+        return [("sum (Gelem/s)", simdSum, scalarSum), ("exp (Gelem/s)", simdExp, scalarExp)]
+    }
+}
