@@ -5,8 +5,11 @@ SWIFT_RELEASE := swift build -c release
 # Tests run in release (numeric code is 10-100x slower in debug) with @testable imports enabled.
 SWIFT_TEST := swift test -c release -Xswiftc -enable-testing
 export OPENBLAS_NUM_THREADS ?= 1
+# gtr chooses the OpenBLAS core itself (it re-executes with the best one when OpenBLAS falls back to a generic
+# core); a core type inherited from the environment would override that choice, so it is not passed on.
+unexport OPENBLAS_CORETYPE
 
-.PHONY: run test bench setup build clean
+.PHONY: run test bench bench-peers setup build clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -27,6 +30,17 @@ test: setup
 
 bench: setup
 	$(SWIFT_RELEASE) --product gtr-bench --product gtr
+	@.build/release/gtr-bench
+
+# PyTorch side by side with gtr on the same training step (issue 4). Installs torch from PyPI into a private
+# virtualenv (about 5 GB); `make test` and `make bench` never need it. PEER_VENV=... reuses an existing one.
+PEER_VENV ?= .venv-peers
+bench-peers: setup
+	@test -x $(PEER_VENV)/bin/python || { python3 -m venv $(PEER_VENV) && $(PEER_VENV)/bin/pip install -q torch numpy; }
+	$(SWIFT_RELEASE) --product gtr-bench --product gtr
+	@mkdir -p .build
+	@{ echo "{\"1\": $$($(PEER_VENV)/bin/python scripts/peer_train_step.py 1 10),"; \
+	   echo " \"2\": $$($(PEER_VENV)/bin/python scripts/peer_train_step.py 2 10)}"; } > .build/bench-peers.json
 	@.build/release/gtr-bench
 
 clean:

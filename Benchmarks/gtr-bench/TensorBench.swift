@@ -72,8 +72,9 @@ enum TensorBench {
             return Double(n) * Double(reps) / (now() - t) / 1e9
         }
         var sink: Float = 0
-        let simdSum = x.withUnsafeBufferPointer { p in rate { sink += SIMDMath.sum(p.baseAddress!, n) } }
-        let scalarSum = x.withUnsafeBufferPointer { p in rate { var s: Float = 0; for i in 0..<n { s += p[i] }; sink += s } }
+        var k = 0  // a different start each repetition, so the optimiser cannot hoist the sum out of the loop
+        let simdSum = x.withUnsafeBufferPointer { p in rate { k = (k + 1) & 7; sink += SIMDMath.sum(p.baseAddress! + k, n - 8) } }
+        let scalarSum = x.withUnsafeBufferPointer { p in rate { k = (k + 1) & 7; var s: Float = 0; for i in k..<(n - 8 + k) { s += p[i] }; sink += s } }
         let simdExp = x.withUnsafeBufferPointer { p in y.withUnsafeMutableBufferPointer { q in rate { SIMDMath.exp(p.baseAddress!, q.baseAddress!, n) } } }
         let scalarExp = x.withUnsafeBufferPointer { p in y.withUnsafeMutableBufferPointer { q in rate { for i in 0..<n { q[i] = Foundation.exp(p[i]) } } } }
         if sink == 42 { print("") }

@@ -50,8 +50,33 @@ public enum SIMDMath {
         }
     }
 
-    public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) { map(x, y, n, exp8) }
-    public static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) { map(x, y, n, tanh8) }
+    /// The same approximation as `exp8`, one lane at a time, written with no calls or branches so LLVM's loop
+    /// vectoriser handles it. Measured here this is 2-3x faster than the explicit `SIMD8` form, which Swift
+    /// lowers lane by lane for some operations on the baseline x86-64 target (see `make bench`).
+    @inline(__always)
+    public static func exp1(_ x0: Float) -> Float {
+        let x = Swift.min(Swift.max(x0, -87.3), 88.7)
+        let t = x * 1.442_695_04 + 12_582_912
+        let n = t - 12_582_912
+        var r = x - n * 0.693_359_375
+        r = r + n * 2.121_944_4e-4
+        var p: Float = 1.987_569_1e-4
+        p = p * r + 1.398_199_9e-3
+        p = p * r + 8.333_452e-3
+        p = p * r + 4.166_579_6e-2
+        p = p * r + 1.666_666_5e-1
+        p = p * r + 5.000_000_1e-1
+        let er = p * (r * r) + r + 1
+        let nb = Int32(bitPattern: t.bitPattern) &- 0x4B40_0000
+        return er * Float(bitPattern: UInt32(bitPattern: (nb &+ 127) &<< 23))
+    }
+
+    public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] = exp1(x[i]) }
+    }
+    public static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { let e = exp1(2 * x[i]); y[i] = 1 - 2 / (e + 1) }
+    }
 
     /// Sum of n floats in 8 lanes (deterministic order for a given n).
     public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
