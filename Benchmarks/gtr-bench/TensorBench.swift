@@ -53,7 +53,7 @@ enum TensorBench {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a.pointer, Int32(n),
                         b.pointer, Int32(n), 0, c.pointer, Int32(n))
         }
-        let viaTensor = best { Autograd.noGrad { _ = a.matmul(b) } }
+        let viaTensor = Autograd.noGrad { best { _ = a.matmul(b) } }  // inference runs inside one no-grad scope
         return (viaTensor, raw)
     }
 

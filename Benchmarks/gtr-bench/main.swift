@@ -115,6 +115,13 @@ if let r = child([CommandLine.arguments[0], "sgemm-raw"], env: plainEnv), let g 
     tensorRows.append(("core fix: sgemm 1024³ GFLOP/s, \(BLASRuntime.coreName) vs detected \(r["core"] ?? "?")",
                        String(format: "%.1f", fixed), String(format: "%.1f", g), String(format: "%.2f", fixed / g)))
     tensorRows.append(("core fix: sgemm 256³ GFLOP/s", String(format: "%.1f", fixed256), String(format: "%.1f", g2), String(format: "%.2f", fixed256 / g2)))
+    // What the fix protects against: OpenBLAS's generic fallback core, forced.
+    var prescott = plainEnv
+    prescott["OPENBLAS_CORETYPE"] = "Prescott"
+    if let p = child([CommandLine.arguments[0], "sgemm-raw"], env: prescott), let gp = p["g1024"] as? Double {
+        tensorRows.append(("core fix: sgemm 1024³ GFLOP/s, \(BLASRuntime.coreName) vs forced fallback \(p["core"] ?? "?")",
+                           String(format: "%.1f", fixed), String(format: "%.1f", gp), String(format: "%.2f", fixed / gp)))
+    }
 }
 for (name, simd, scalar) in TensorBench.kernels() {
     tensorRows.append(("SIMD kernel vs scalar loop: \(name)", String(format: "%.2f", simd), String(format: "%.2f", scalar), String(format: "%.1f", simd / scalar)))

@@ -35,7 +35,7 @@ extension Tensor {
         precondition(rank >= 2 && other.rank >= 2, "matmul needs rank ≥ 2, got \(shape) @ \(other.shape)")
         let m = shape[rank - 2], k = shape[rank - 1], n = other.shape[other.rank - 1]
         precondition(other.shape[other.rank - 2] == k, "matmul \(shape) @ \(other.shape): inner dims differ")
-        guard let batch = Strided.broadcast(Array(shape.dropLast(2)), Array(other.shape.dropLast(2))) else {
+        guard let batch = rank == 2 && other.rank == 2 ? [] : Strided.broadcast(Array(shape.dropLast(2)), Array(other.shape.dropLast(2))) else {
             preconditionFailure("matmul batch dims \(shape) @ \(other.shape) do not broadcast")
         }
         let out = Tensor(uninitialized: batch + [m, n])
@@ -77,6 +77,11 @@ extension Tensor {
         let la = a.gemmLayout()!, lb = b.gemmLayout()!
         if m == 0 || n == 0 { return }
         if k == 0 { if beta == 0 { out.pointer.update(repeating: 0, count: out.count) }; return }
+        if a.rank == 2 && b.rank == 2 {  // plain matrix product: one call, no batch bookkeeping
+            S.gemm(transA: la.trans, transB: lb.trans, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: la.ld,
+                   b: b.pointer, ldb: lb.ld, beta: beta, c: out.pointer, ldc: n)
+            return
+        }
         // Fold batch into M when b is one shared matrix and a's rows are evenly spaced.
         if b.rank == 2 && a.rank > 2 && !la.trans {
             let rowsContig = a.isContiguous
