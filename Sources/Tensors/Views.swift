@@ -100,16 +100,9 @@ extension Tensor {
     @_specialize(where S == Double)
     func sumTo(_ target: [Int]) -> Tensor {
         if shape == target { return self }
-        let pad = rank - target.count
-        var keep = target
-        var src: Tensor = self
-        if pad > 0 {
-            // Fold leading broadcast dims into the reduction by viewing target with leading 1s.
-            keep = [Int](repeating: 1, count: pad) + target
-        }
-        let out = Tensor.zeros(keep)
-        Kernels.reduceSum(src, into: out)
-        src = out
-        return src.reshapeNoGrad(target)
+        // Leading broadcast dims are summed by viewing the target with leading 1s.
+        let out = Tensor.zeros([Int](repeating: 1, count: rank - target.count) + target)
+        Kernels.reduceSum(self, into: out)
+        return out.reshapeNoGrad(target)
     }
 }

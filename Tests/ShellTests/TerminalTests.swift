@@ -15,6 +15,11 @@ import Testing
         }
         func screen() -> String { tmux(["capture-pane", "-p", "-t", name]) }
         func keys(_ k: String...) { _ = tmux(["send-keys", "-t", name] + k) }
+        /// Sends keys, then expects `text` on the screen (showing the screen when it does not appear).
+        func type(_ k: String..., expect text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            _ = tmux(["send-keys", "-t", name] + k)
+            #expect(wait(for: text), "\(screen())", sourceLocation: sourceLocation)
+        }
         /// Polls the screen until `text` shows (10 s at most).
         @discardableResult
         func wait(for text: String) -> Bool {
@@ -33,27 +38,20 @@ import Testing
                     "env GTR_HOME=\(home.path) NO_COLOR=1 TERM=xterm \(gtrBinary)"])
         #expect(t.wait(for: "gtr>"), "\(t.screen())")
         // TAB completes a command name and an environment name.
-        t.keys("en", "Tab")
-        #expect(t.wait(for: "gtr> env"), "\(t.screen())")
-        t.keys("poi", "Tab")
-        #expect(t.wait(for: "gtr> env points24"), "\(t.screen())")
-        t.keys(" seed=3", "Enter")
-        #expect(t.wait(for: "points24 episode 1 seed=3"))
+        t.type("en", "Tab", expect: "gtr> env")
+        t.type("poi", "Tab", expect: "gtr> env points24")
+        t.type(" seed=3", "Enter", expect: "points24 episode 1 seed=3")
         #expect(t.wait(for: "gtr[points24 #3 t=0]>"), "\(t.screen())")
         // TAB completes legal actions after act.
-        t.keys("act 1", "Tab", "Tab")
-        #expect(t.wait(for: "10"), "\(t.screen())")
+        t.type("act 1", "Tab", "Tab", expect: "10")
         t.keys("C-u")
         // Ctrl-C interrupts a long command and returns to the prompt; the shell survives.
         t.keys("sleep 60", "Enter")
         usleep(500_000)
-        t.keys("C-c")
-        #expect(t.wait(for: "error: interrupted"), "\(t.screen())")
-        t.keys("echo alive", "Enter")
-        #expect(t.wait(for: "\nalive"), "\(t.screen())")
+        t.type("C-c", expect: "error: interrupted")
+        t.type("echo alive", "Enter", expect: "\nalive")
         // History: Up recalls the previous lines.
-        t.keys("Up", "Up")
-        #expect(t.wait(for: "> sleep 60"), "\(t.screen())")
+        t.type("Up", "Up", expect: "> sleep 60")
         t.keys("C-u", "C-d")
         for _ in 0..<100 where FileManager.default.fileExists(atPath: home.appendingPathComponent("history").path) == false { usleep(50_000) }
         usleep(200_000)

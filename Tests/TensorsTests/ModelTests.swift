@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+@testable import Tensors
+
+@Suite struct ModelTests {
+    @Test func mlpOverfitsXOR() {
+        var rng = TensorRNG(seed: 1)
+        let l1 = Linear(2, 16, rng: &rng), l2 = Linear(16, 2, rng: &rng)
+        let params = l1.namedParameters().map { ("l1." + $0.0, $0.1) } + l2.namedParameters().map { ("l2." + $0.0, $0.1) }
+        let opt = Adam.adamW(params, learningRate: 0.03, weightDecay: 0)
+        let x = Tensor<Float>(shape: [4, 2], scalars: [0, 0, 0, 1, 1, 0, 1, 1])
+        let y = [0, 1, 1, 0]
+        var loss: Float = 0
+        for _ in 0..<300 {
+            for p in params { p.1.zeroGrad() }
+            let l = l2(l1(x).tanh()).crossEntropy(targets: y)
+            l.backward(); opt.step()
+            loss = l.item()
+        }
+        #expect(loss < 0.01, "final loss \(loss)")
+    }
+
+    @Test(arguments: [TransformerConfig.Norm.layer, .rms])
+    func twoLayerTransformerOverfitsToyData(norm: TransformerConfig.Norm) {
+        // Reverse 4 fixed sequences of 6 tokens: needs attention across positions.
+        var cfg = TransformerConfig(vocabSize: 10, dModel: 32, layers: 2, heads: 4, kvHeads: norm == .rms ? 2 : 4, maxSequence: 12)
+        cfg.norm = norm
+        if norm == .rms { cfg.activation = .swiglu; cfg.positions = .rope; cfg.bias = false; cfg.tieEmbeddings = true }
+        let m = DecoderTransformer(cfg, seed: 7)
+        var rng = TensorRNG(seed: 3)
+        var ids: [Int] = [], targets: [Int] = []
+        for _ in 0..<4 {
+            let s = (0..<5).map { _ in Int(rng.next() % 8) + 2 }
+            let seq = [1] + s + s.reversed()  // BOS, sequence, reversed
+            ids += seq.dropLast()
+            targets += (0..<10).map { $0 < 5 ? -100 : seq[$0 + 1] }
+        }
+        let opt = Adam.adamW(m.namedParameters(), learningRate: 3e-3, weightDecay: 0)
+        var loss: Float = 0
+        for _ in 0..<250 {
+            m.zeroGrad()
+            let l = m(ids, batch: 4).crossEntropy(targets: targets)
+            l.backward(); opt.step()
+            loss = l.item()
+        }
+        #expect(loss < 0.05, "final loss \(loss)")
+    }
+
+    @Test func kvCacheMatchesFullForward() {
+        var cfg = TransformerConfig(vocabSize: 13, dModel: 16, layers: 2, heads: 4, kvHeads: 2, maxSequence: 16)
+        cfg.positions = .rope; cfg.norm = .rms; cfg.activation = .swiglu
+        let m = DecoderTransformer(cfg, seed: 9)
+        let ids = [1, 5, 7, 2, 9, 4]
+        let full = Autograd.noGrad { m(ids, batch: 1) }.scalars
+        let cache = KVCache(layers: 2)
+        var incremental: [Float] = Autograd.noGrad { m(Array(ids.prefix(3)), batch: 1, cache: cache) }.scalars
+        for t in ids.dropFirst(3) { incremental += Autograd.noGrad { m([t], batch: 1, cache: cache) }.scalars }
+        #expect(cache.length == 6)
+        for (a, b) in zip(full, incremental) { #expect(abs(a - b) < 1e-4) }
+    }
+}
