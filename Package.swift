@@ -38,6 +38,8 @@ let package = Package(
                           path: "Benchmarks/gtr-bench"),
 
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Tensors"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "SessionLog", "CPty"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], exclude: ["Fixtures"]),

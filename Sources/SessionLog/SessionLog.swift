@@ -30,6 +30,30 @@ public struct StepRecord: Equatable, Sendable {
 }
 
 /// A logged command (the `commands` table).
+/// One agent generation, thought edit, rescore or continuation, as the `generations` table stores it.
+public struct GenerationRecord: Equatable, Sendable {
+    public var episode: Int
+    public var t: Int
+    public var kind: String  // generate | edit | rescore | continue
+    public var model: String
+    public var env: String
+    public var prompt: String
+    public var text: String
+    public var tokenIDs: [Int32]
+    public var logProbs: [Float]
+    public var thoughtLogProb: Float?
+    public var actionLogProb: Float?
+    public var lambda: Float
+    public var value: Float?
+    public var config: String
+    public init(episode: Int, t: Int, kind: String, model: String, env: String, prompt: String, text: String, tokenIDs: [Int32],
+                logProbs: [Float], thoughtLogProb: Float?, actionLogProb: Float?, lambda: Float, value: Float?, config: String) {
+        self.episode = episode; self.t = t; self.kind = kind; self.model = model; self.env = env; self.prompt = prompt
+        self.text = text; self.tokenIDs = tokenIDs; self.logProbs = logProbs; self.thoughtLogProb = thoughtLogProb
+        self.actionLogProb = actionLogProb; self.lambda = lambda; self.value = value; self.config = config
+    }
+}
+
 public struct CommandRecord: Sendable {
     public var seq: Int
     public var text: String
@@ -110,6 +134,15 @@ public final class SessionLog {
           done INTEGER NOT NULL, info TEXT);
         CREATE INDEX IF NOT EXISTS steps_by_session ON steps(session_id, episode, t);
         """,
+        // 2: agent generations, thought edits and rescoring (issue 5).
+        """
+        CREATE TABLE IF NOT EXISTS generations(
+          id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL, command_seq INTEGER, episode INTEGER, t INTEGER,
+          kind TEXT NOT NULL CHECK(kind IN ('generate','edit','rescore','continue')), model TEXT, env TEXT,
+          prompt TEXT, text TEXT NOT NULL, token_ids TEXT NOT NULL, logprobs TEXT NOT NULL,
+          thought_logp REAL, action_logp REAL, lambda REAL, value REAL, config TEXT);
+        CREATE INDEX IF NOT EXISTS generations_by_session ON generations(session_id, id);
+        """,
     ]
 
     static func migrate(_ c: SQLiteConnection) throws {
@@ -179,6 +212,18 @@ public final class SessionLog {
         enqueue("INSERT INTO steps(session_id, episode, t, env, command_seq, observation, action, source, reward, done, info) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [.int(sessionID), .int(Int64(r.episode)), .int(Int64(r.t)), .text(r.env), .int(Int64(commandSeq)), .text(r.observation),
                  .text(r.action), .text(r.source), .real(r.reward), .int(r.done ? 1 : 0), .text(r.info)])
+    }
+
+    public func logGeneration(_ g: GenerationRecord, commandSeq: Int) {
+        enqueue("""
+            INSERT INTO generations(session_id, command_seq, episode, t, kind, model, env, prompt, text, token_ids, logprobs,
+              thought_logp, action_logp, lambda, value, config) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """,
+                [.int(sessionID), .int(Int64(commandSeq)), .int(Int64(g.episode)), .int(Int64(g.t)), .text(g.kind), .text(g.model),
+                 .text(g.env), .text(g.prompt), .text(g.text), .text(g.tokenIDs.map(String.init).joined(separator: ",")),
+                 .text(g.logProbs.map { String(format: "%.6f", $0) }.joined(separator: ",")),
+                 g.thoughtLogProb.map { .real(Double($0)) } ?? .null, g.actionLogProb.map { .real(Double($0)) } ?? .null,
+                 .real(Double(g.lambda)), g.value.map { .real(Double($0)) } ?? .null, .text(g.config)])
     }
 
     /// Marks the session ended and flushes everything.
@@ -256,6 +301,16 @@ public final class SessionLog {
             func s(_ k: Int) -> String { if case let .text(v) = r[k] { return v }; return "" }
             func d(_ k: Int) -> Double { if case let .real(v) = r[k] { return v }; if case let .int(v) = r[k] { return Double(v) }; return .nan }
             return (i(0), StepRecord(episode: i(1), t: i(2), env: s(3), observation: s(4), action: s(5), source: s(6), reward: d(7), done: i(8) != 0, info: s(9)))
+        }
+    }
+
+    /// (command seq, kind, token ids) of every generation of a session, in order (replay compares them).
+    public static func generations(in c: SQLiteConnection, session: Int64) throws -> [(commandSeq: Int, kind: String, tokenIDs: String, text: String)] {
+        try c.query("SELECT command_seq, kind, token_ids, text FROM generations WHERE session_id=? ORDER BY id", [.int(session)]).rows.map { r in
+            guard case let .int(seq) = r[0], case let .text(k) = r[1], case let .text(ids) = r[2], case let .text(t) = r[3] else {
+                throw SQLiteError(code: 11, message: "malformed generation row in session \(session)")
+            }
+            return (Int(seq), k, ids, t)
         }
     }
 }

@@ -50,10 +50,11 @@ extension Shell {
             do { try Data(png).write(to: url) } catch { throw CommandError("cannot write \(path): \(error.localizedDescription)") }
             sh.out("wrote \(path) (\(png.count) bytes, 300x300 RGB)")
         },
-        CommandSpec(name: "act", group: "environment", usage: "act TOKEN... | act text=\"MODEL OUTPUT\"",
-                    summary: "play one or more moves (a model's raw output goes through the RL4VLM parser)",
-                    example: "act 10 * 2", options: ["text"]) { sh, a in
+        CommandSpec(name: "act", group: "environment", usage: "act TOKEN... | act text=\"MODEL OUTPUT\" | act from-thought",
+                    summary: "play moves (a model's raw output goes through the RL4VLM parser; from-thought: the action the model writes after the edited thought)",
+                    example: "act 10 * 2", options: ["text"], subcommands: ["from-thought"]) { sh, a in
             let e = try sh.requireEnv()
+            if a.positional == ["from-thought"] { try sh.actFromThought(); return }
             if let text = a.options["text"] {
                 guard a.positional.isEmpty else { throw CommandError("give either tokens or text=, not both") }
                 let (r, p) = try e.step(modelOutput: text)
@@ -108,8 +109,8 @@ extension Shell {
             }
             sh.out("undone \(n); " + sh.env!.textObservation)
         },
-        CommandSpec(name: "play", group: "environment", usage: "play points24 [hands=N] [seed=S] [solvable_only=true]",
-                    summary: "play N seeded hands yourself with a running score (type tokens, undo, solve, skip, quit)",
+        CommandSpec(name: "play", group: "environment", usage: "play points24 [vs-agent] [hands=N] [seed=S] [solvable_only=true]",
+                    summary: "play N seeded hands yourself with a running score; vs-agent: the agent plays the same hands, side by side",
                     example: "play points24 hands=3 seed=100", options: ["hands", "seed", "solvable_only", "ranks"]) { sh, a in
             try sh.play(a)
         },
@@ -167,6 +168,10 @@ extension Shell {
     /// exactly the same hands (the `PlayMatch` hands list), side by side.
     func play(_ a: Arguments) throws {
         guard a.positional.first == "points24" || a.positional.first == nil else { throw CommandError("play supports points24") }
+        let versus = a.positional.dropFirst().first == "vs-agent"
+        guard a.positional.count <= (versus ? 2 : 1) else { throw CommandError("usage: play points24 [vs-agent] [hands=N] [seed=S]") }
+        if versus { _ = try requireModel() }
+        var agentStats = EpisodeStats()
         guard let input = lineSource else { throw CommandError("play needs an interactive input (in scripts, use env and act)") }
         let hands = try a.int("hands", default: 1, range: 1...10_000)
         let base = try a.seed() ?? UInt64(Date().timeIntervalSince1970) % 100_000
@@ -197,9 +202,20 @@ extension Shell {
                 }
             }
             if let e = env, e.isDone { stats.record(return: episodeReturn, length: e.stepCount) }
-            out("score: \(stats.successes)/\(stats.episodes) solved, return \(fmt(stats.returns.reduce(0, +))), moves \(stats.totalMoves)")
+            if versus {
+                let (ret, moves, formula) = try agentPlays(seed: s, options: match.options)
+                agentStats.record(return: ret, length: moves)
+                let you = "you \(episodeReturn > 0 ? "✓" : "✗") \((env as? FormulaCardGame)?.formulaText ?? "")"
+                out("hand \(i + 1): \(you) | agent \(ret > 0 ? "✓" : "✗") \(formula) (\(moves) moves)")
+                out("score: you \(stats.successes)/\(stats.episodes) · agent \(agentStats.successes)/\(agentStats.episodes)")
+            } else {
+                out("score: \(stats.successes)/\(stats.episodes) solved, return \(fmt(stats.returns.reduce(0, +))), moves \(stats.totalMoves)")
+            }
         }
         out("played \(stats.episodes) hand(s): \(stats.successes) solved (\(String(format: "%.0f", stats.successRate * 100))%), mean return \(fmt(stats.meanReturn))")
+        if versus {
+            out("agent on the same hands: \(agentStats.successes) solved (\(String(format: "%.0f", agentStats.successRate * 100))%), mean return \(fmt(agentStats.meanReturn))")
+        }
     }
 }
 

@@ -37,7 +37,11 @@ public final class EditLineSource: LineSource {
         }
     }
 
-    public func readLine(prompt: String) -> String? {
+    public func readLine(prompt: String) -> String? { readLine(prompt: prompt, initial: nil) }
+
+    /// A line whose buffer starts with `initial` (editable), as `thought edit` needs.
+    public func readLine(prompt: String, initial: String?) -> String? {
+        if let initial { gtr_rl_set_initial(initial) }
         guard let p = CEditLine.readline(prompt) else { return nil }
         defer { free(p) }
         let s = String(cString: p)

@@ -1,3 +1,4 @@
+import Agents
 import Environments
 import Foundation
 import SessionLog
@@ -5,6 +6,12 @@ import SessionLog
 /// Where lines come from when a command needs more input (`play`): the REPL's editor or stdin.
 public protocol LineSource: AnyObject {
     func readLine(prompt: String) -> String?
+    /// A line pre-filled with `initial` for editing (sources without an editor ignore it).
+    func readLine(prompt: String, initial: String?) -> String?
+}
+
+extension LineSource {
+    public func readLine(prompt: String, initial: String?) -> String? { readLine(prompt: prompt) }
 }
 
 /// Configuration of one shell instance.
@@ -59,6 +66,9 @@ public final class Shell {
     var lastInvalid = false
     var undoStack: [(env: Environment, ret: Double, reward: Double)] = []
     var episodeSeed: UInt64?
+
+    /// The loaded agent and its last turn.
+    let agent = AgentSession()
 
     // Per-command capture.
     public private(set) var seq = 0
@@ -260,6 +270,8 @@ public final class Shell {
         } catch let e as CommandError {
             throw ShellError.failed(pos, "\(spec.name): \(e.message)")
         } catch let e as EnvironmentError {
+            throw ShellError.failed(pos, "\(spec.name): \(e.description)")
+        } catch let e as AgentError {
             throw ShellError.failed(pos, "\(spec.name): \(e.description)")
         }
     }

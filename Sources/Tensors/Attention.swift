@@ -9,15 +9,20 @@ extension Tensor {
     /// Hq must be a multiple of Hkv (query head h reads kv head h / (Hq/Hkv)). With `causal`, query t sees keys
     /// 0…t + (S − T), so a KV cache of S − T earlier positions works unchanged. The result is a (B, Hq, T, Dv)
     /// view of (B, T, Hq, Dv) storage, so `.transpose(1, 2).reshape([B, T, Hq·Dv])` is free.
+    ///
+    /// `keyStart[b]` hides keys 0..<keyStart[b] of batch row b: left-padded batches of prompts of different
+    /// lengths then give each row exactly what it would get alone (with relative positions such as RoPE).
+    /// A query that sees no key at all (a padding position) outputs zeros.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public static func attention(q q0: Tensor, k k0: Tensor, v v0: Tensor, causal: Bool, scale: S? = nil) -> Tensor {
+    public static func attention(q q0: Tensor, k k0: Tensor, v v0: Tensor, causal: Bool, scale: S? = nil, keyStart: [Int]? = nil) -> Tensor {
         precondition(q0.rank == 4 && k0.rank == 4 && v0.rank == 4, "attention wants rank-4 q, k, v")
         let bsz = q0.shape[0], hq = q0.shape[1], t = q0.shape[2], d = q0.shape[3]
         let hkv = k0.shape[1], s = k0.shape[2], dv = v0.shape[3]
         precondition(k0.shape == [bsz, hkv, s, d] && v0.shape == [bsz, hkv, s, dv] && hq % hkv == 0,
                      "attention shapes q\(q0.shape) k\(k0.shape) v\(v0.shape)")
         precondition(!causal || s >= t, "causal attention needs at least as many keys as queries")
+        precondition(keyStart == nil || keyStart!.count == bsz, "keyStart needs one entry per batch row")
         let group = hq / hkv, off = s - t
         let sc = scale ?? 1 / S(d).squareRoot()
         func rowMajor(_ x: Tensor) -> Tensor { x.strides[3] == 1 || x.shape[3] == 1 ? x : x.contiguousNoGrad() }
@@ -31,9 +36,13 @@ extension Tensor {
                 // scores = q·kᵀ·scale : (T, S)
                 S.gemm(transA: false, transB: true, m: t, n: s, k: d, alpha: sc, a: q.matrix(b, h), lda: q.strides[2],
                        b: k.matrix(b, kh), ldb: k.strides[2], beta: 0, c: p, ldc: s)
+                let start = Swift.min(keyStart?[b] ?? 0, s)
                 for i in 0..<t {
                     let row = p + i * s
-                    if causal { for j in (i + off + 1)..<Swift.max(i + off + 1, s) { row[j] = -S.infinity } }
+                    let end = causal ? Swift.min(i + off + 1, s) : s  // keys start..<end are visible
+                    if start >= end { for j in 0..<s { row[j] = 0 }; continue }
+                    for j in 0..<start { row[j] = -S.infinity }
+                    for j in end..<s { row[j] = -S.infinity }
                     Tensor.softmaxRow(row, row, s)
                 }
                 // out = P·v : (T, Dv), written into (B, T, Hq, Dv) storage

@@ -15,7 +15,12 @@ public final class TensorStorage<S: TensorScalar>: @unchecked Sendable {
 
     public convenience init(repeating v: S, count: Int) {
         self.init(count: count)
-        pointer.initialize(repeating: v, count: count)
+        if v == 0 {
+            // all-zero bits are +0 for Float and Double; memset avoids the generic element-wise copy
+            memset(pointer, 0, count * MemoryLayout<S>.stride)
+        } else {
+            for i in 0..<count { pointer[i] = v }
+        }
     }
 
     deinit { pointer.deallocate() }

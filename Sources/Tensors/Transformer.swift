@@ -50,7 +50,8 @@ public final class SelfAttention: Module {
         o = Linear(cfg.heads * hd, cfg.dModel, bias: cfg.bias, rng: &rng)
     }
     /// x: (B, T, C) → (B, T, C); with a cache, T new positions attend to everything cached before them.
-    public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0) -> Tensor<Float> {
+    /// `keyStart` masks each row's left padding (see `Tensor.attention`).
+    public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0, keyStart: [Int]? = nil) -> Tensor<Float> {
         let b = x.shape[0], t = x.shape[1], hd = cfg.headDim
         // (B, T, H·D) → (B, H, T, D) as views
         var qh = q(x).reshape([b, t, cfg.heads, hd]).transpose(1, 2)
@@ -67,7 +68,7 @@ public final class SelfAttention: Module {
             }
             cache.keys[layer] = kh.detached(); cache.values[layer] = vh.detached()
         }
-        let y = Tensor.attention(q: qh, k: kh, v: vh, causal: true)
+        let y = Tensor.attention(q: qh, k: kh, v: vh, causal: true, keyStart: keyStart)
         return o(y.transpose(1, 2).reshape([b, t, cfg.heads * hd]))
     }
     public func namedParameters() -> [(String, Parameter)] {
@@ -104,8 +105,8 @@ public final class TransformerBlock: Module {
         normFn = { m, x in (m as? LayerNorm)?(x) ?? (m as! RMSNorm)(x) }
     }
     /// Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(·)).
-    public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0) -> Tensor<Float> {
-        let h = x + attn(normFn(norm1, x), cache: cache, layer: layer)
+    public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0, keyStart: [Int]? = nil) -> Tensor<Float> {
+        let h = x + attn(normFn(norm1, x), cache: cache, layer: layer, keyStart: keyStart)
         return h + mlp(normFn(norm2, h))
     }
     public func namedParameters() -> [(String, Parameter)] {
@@ -133,9 +134,9 @@ public final class DecoderTransformer: Module {
     }
 
     /// Hidden states (B, T, C) before the LM head, for value heads and for callers that add inputs of their own.
-    public func hidden(_ x: Tensor<Float>, cache: KVCache? = nil) -> Tensor<Float> {
+    public func hidden(_ x: Tensor<Float>, cache: KVCache? = nil, keyStart: [Int]? = nil) -> Tensor<Float> {
         var h = x
-        for (i, blk) in blocks.enumerated() { h = blk(h, cache: cache, layer: i) }
+        for (i, blk) in blocks.enumerated() { h = blk(h, cache: cache, layer: i, keyStart: keyStart) }
         return (finalNorm as? LayerNorm)?(h) ?? (finalNorm as! RMSNorm)(h)
     }
 
