@@ -34,7 +34,7 @@ let package = Package(
             "Shell", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "gtr-bench", dependencies: ["Shell", "Environments", "SessionLog", "Tensors"],
+        .executableTarget(name: "gtr-bench", dependencies: ["Shell", "Environments", "SessionLog", "Tensors", "Agents", "Training"],
                           path: "Benchmarks/gtr-bench"),
 
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),

@@ -88,7 +88,10 @@ let tAny = time { for h in hands { _ = Solver().solvable(h) } }
 rows.append(("solver: all solutions per hand", String(format: "%.0f µs", tAll / Double(hands.count) * 1e6), "715 hands, uncached"))
 rows.append(("solver: solvable? per hand", String(format: "%.0f µs", tAny / Double(hands.count) * 1e6), "early exit"))
 
-// 5. Tensor core (issue 4). Rows: benchmark | gtr | peer | ratio.
+// 5. Agent (issue 5).
+rows += try AgentBench.rows()
+
+// 6. Tensor core (issue 4). Rows: benchmark | gtr | peer | ratio.
 var tensorRows: [(String, String, String, String)] = []
 func child(_ args: [String], env: [String: String]) -> [String: Any]? {
     let p = Process()

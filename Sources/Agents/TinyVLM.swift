@@ -27,7 +27,7 @@ public struct TinyVLMConfig: Codable, Sendable, Equatable {
 
     /// The default agent: d=128, 4 layers, 4 heads, SwiGLU, RMSNorm, RoPE, tied embeddings.
     public static func small(vocabSize: Int) -> TinyVLMConfig {
-        var t = TransformerConfig(vocabSize: vocabSize, dModel: 128, layers: 4, heads: 4, ffnHidden: 384, maxSequence: 512)
+        var t = TransformerConfig(vocabSize: vocabSize, dModel: 128, layers: 4, heads: 4, ffnHidden: 384, maxSequence: 1024)
         t.norm = .rms; t.activation = .swiglu; t.positions = .rope; t.bias = false; t.tieEmbeddings = true
         return TinyVLMConfig(transformer: t)
     }

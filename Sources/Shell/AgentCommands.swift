@@ -71,7 +71,9 @@ extension Shell {
             case "edit":
                 let old = turn.editedThought ?? turn.thoughtText
                 let new: String
-                if let editor = ProcessInfo.processInfo.environment["EDITOR"], !editor.isEmpty, sh.config.interactive {
+                if let logged = sh.replayEdits[sh.seq] {
+                    new = logged.hasSuffix(turn.actionText) ? String(logged.dropLast(turn.actionText.count)) : logged
+                } else if let editor = ProcessInfo.processInfo.environment["EDITOR"], !editor.isEmpty, sh.config.interactive {
                     new = try sh.editInEditor(old, editor: editor)
                 } else {
                     guard let src = sh.lineSource else { throw CommandError("thought edit needs input (in scripts use thought set \"...\")") }
@@ -120,6 +122,7 @@ extension Shell {
     func logGeneration(kind: String, turn: AgentTurn, text: String, ids: [Int32], lps: [Float], thought: Float?, action: Float?, value: Float?) {
         let g = agent.generation
         let cfg = "{\"temperature\":\(g.temperature),\"top_p\":\(g.topP),\"penalty\":\(g.repetitionPenalty),\"greedy\":\(g.greedy),\"seed\":\(g.seed),\"n\":\(agent.counter)}"
+        if recordSteps { recordedGenerations.append((seq, kind, ids.map(String.init).joined(separator: ","))) }
         log?.logGeneration(GenerationRecord(episode: turn.episode, t: turn.t, kind: kind, model: agentModelName, env: turn.env.name,
                                             prompt: turn.input.prompt, text: text, tokenIDs: ids, logProbs: lps, thoughtLogProb: thought,
                                             actionLogProb: action, lambda: agent.lambda, value: value, config: cfg), commandSeq: seq)

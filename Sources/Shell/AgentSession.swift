@@ -39,13 +39,31 @@ struct AgentTurn {
     }
 }
 
-/// Where the default agent lives and how it is made.
+/// Where the default agent comes from: a checkpoint trained by the user (`sft … out=default`) in
+/// `$GTR_HOME/models/default`, else the one shipped in `Sources/Agents/DefaultAgent` (made by `shippedRecipe`),
+/// else one trained on the spot with `quickRecipe` (under 5 minutes on 2 cores) and cached.
 public enum DefaultAgent {
-    /// The command that (re)creates the default agent; `model load default` runs it when the cache is empty.
-    public static let recipe = "sft env=points24 steps=6000 epochs=3 seed=1 out=default"
+    /// The command that produced the shipped checkpoint (also recorded in its config.json).
+    public static let shippedRecipe = "sft env=points24 steps=8000 epochs=4 seed=1 out=default"
+    /// What `model load default` runs when no checkpoint exists at all.
+    public static let quickRecipe = "sft env=points24 steps=4000 epochs=3 seed=1 out=default"
 
-    public static func directory(home: URL) -> URL { home.appendingPathComponent("models/default") }
-    public static func exists(home: URL) -> Bool {
-        FileManager.default.fileExists(atPath: directory(home: home).appendingPathComponent("model.safetensors").path)
+    public static func cache(home: URL) -> URL { home.appendingPathComponent("models/default") }
+
+    /// The shipped checkpoint: next to the executable (SwiftPM resource bundle) or in the source tree.
+    public static var shipped: URL? {
+        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = [
+            exe.appendingPathComponent("gtr_Agents.resources/DefaultAgent"),
+            Bundle.main.bundleURL.appendingPathComponent("gtr_Agents.resources/DefaultAgent"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Agents/DefaultAgent"),
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("model.safetensors").path) }
+    }
+
+    public static func locate(home: URL) -> URL? {
+        let c = cache(home: home)
+        if FileManager.default.fileExists(atPath: c.appendingPathComponent("model.safetensors").path) { return c }
+        return shipped
     }
 }

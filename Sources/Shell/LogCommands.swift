@@ -79,14 +79,25 @@ public enum Replay {
         public var newSession: Int64
     }
 
+    /// Output with error positions removed (`error: FILE:LINE:COL: msg` → `error: msg`): a replay runs the same
+    /// commands from a different source, so only the message must match.
+    static func normalised(_ s: String) -> String {
+        s.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard line.hasPrefix("error: "), let r = line.range(of: #"^error: [^ ]*:\d+:\d+: "#, options: .regularExpression) else { return String(line) }
+            return "error: " + line[r.upperBound...]
+        }.joined(separator: "\n")
+    }
+
     public static func run(session id: Int64, database: String, config: ShellConfig) throws -> Report {
         let c: SQLiteConnection
         do { c = try SQLiteConnection(path: database, readOnly: true) } catch { throw CommandError("\(error)") }
         let cmds: [CommandRecord]
         let oldSteps: [(commandSeq: Int, record: StepRecord)]
+        let oldGens: [(commandSeq: Int, kind: String, tokenIDs: String, text: String)]
         do {
             cmds = try SessionLog.commands(in: c, session: id)
             oldSteps = try SessionLog.steps(in: c, session: id)
+            oldGens = try SessionLog.generations(in: c, session: id)
         } catch { throw CommandError("\(error)") }
         c.close()
         guard !cmds.isEmpty else { throw CommandError("session \(id) has no logged commands") }
@@ -95,20 +106,30 @@ public enum Replay {
         cfg.databasePath = database
         let sh = Shell(config: cfg, replayOf: id)
         sh.recordSteps = true
+        for g in oldGens where g.kind == "edit" { sh.replayEdits[g.commandSeq] = g.text }
         defer { sh.close() }
         var lines: [String] = []
         var diverged = false
         for cmd in cmds {
             let first = cmd.text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first.map(String.init) ?? ""
             if ["replay", "play", "quit", "exit"].contains(first) { continue }
-            let before = sh.recordedSteps.count
+            let before = sh.recordedSteps.count, genBefore = sh.recordedGenerations.count
             sh.execute(cmd.text, file: "replay:\(id)", line: cmd.seq)
+            let newGens = sh.recordedGenerations[genBefore...].map { "\($0.kind):\($0.tokenIDs)" }
+            let expectedGens = oldGens.filter { $0.commandSeq == cmd.seq }.map { "\($0.kind):\($0.tokenIDs)" }
             let newSteps = sh.recordedSteps[before...].map(\.record)
             let expected = oldSteps.filter { $0.commandSeq == cmd.seq }.map(\.record)
-            if !Shell.isVolatile(cmd.text), sh.lastOutput != cmd.output {
+            if !Shell.isVolatile(cmd.text), Replay.normalised(sh.lastOutput) != Replay.normalised(cmd.output) {
                 lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: output differs")
                 lines.append("  logged:   " + cmd.output.split(separator: "\n").first(where: { _ in true }).map(String.init).map { String($0.prefix(200)) }!.description)
                 lines.append("  replayed: " + (sh.lastOutput.split(separator: "\n").first.map { String($0.prefix(200)) } ?? ""))
+                diverged = true; break
+            }
+            if newGens != expectedGens {
+                let k = Array(zip(expectedGens, newGens)).firstIndex { $0 != $1 } ?? min(expectedGens.count, newGens.count)
+                lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: generation \(k + 1) of the command differs")
+                lines.append("  logged:   " + (k < expectedGens.count ? String(expectedGens[k].prefix(160)) : "(none)"))
+                lines.append("  replayed: " + (k < newGens.count ? String(newGens[k].prefix(160)) : "(none)"))
                 diverged = true; break
             }
             if newSteps != expected {
@@ -120,7 +141,7 @@ public enum Replay {
             }
         }
         if !diverged {
-            lines.append("replay of session \(id) as session \(sh.sessionID): \(cmds.count) command(s), \(oldSteps.count) step(s), identical")
+            lines.append("replay of session \(id) as session \(sh.sessionID): \(cmds.count) command(s), \(oldSteps.count) step(s), \(oldGens.count) generation(s), identical")
         }
         return Report(identical: !diverged, lines: lines, newSession: sh.sessionID)
     }

@@ -85,7 +85,10 @@ extension Shell {
 
     var agentModelName: String { agent.policy.map { "\($0.name):\(agent.source)" } ?? "" }
 
+    /// The loaded policy; the first command that needs one loads the default agent when it is available
+    /// without training (so a fresh `make run` can `think` at once).
     func requireModel() throws -> TinyVLM {
+        if agent.policy == nil, autoLoadDefault, DefaultAgent.locate(home: config.home) != nil { try loadModel("default") }
         guard let m = agent.policy else { throw CommandError("no model loaded: model load default (or sft ...)") }
         return m
     }
@@ -94,10 +97,11 @@ extension Shell {
     func loadModel(_ spec: String) throws {
         let url: URL
         if spec == "default" {
-            url = DefaultAgent.directory(home: config.home)
-            if !DefaultAgent.exists(home: config.home) {
-                out("no cached default agent in \(url.path): training it now (\(DefaultAgent.recipe))")
-                let words = DefaultAgent.recipe.split(separator: " ").dropFirst().map(String.init)
+            if let u = DefaultAgent.locate(home: config.home) {
+                url = u
+            } else {
+                out("no default agent found (shipped or in \(DefaultAgent.cache(home: config.home).path)): training one now (\(DefaultAgent.quickRecipe))")
+                let words = DefaultAgent.quickRecipe.split(separator: " ").dropFirst().map(String.init)
                 let args = Arguments(words, words: [])
                 try Shell.spec("sft")!.run(self, args)
                 return
@@ -108,7 +112,7 @@ extension Shell {
         do {
             let m = try TinyVLM.load(from: url)
             agent.policy = m
-            agent.source = spec
+            agent.source = spec == "default" ? "default (\(url.path))" : spec
             agent.turn = nil
             agent.counter = 0
             out("loaded \(spec): \(m.parameterCount) parameters, vocabulary \(m.tokenizer.vocabSize)" + (m.training["metrics"].map { "; \($0)" } ?? ""))
@@ -155,7 +159,7 @@ extension Shell {
             "gtr_commit": BuildInfo.gitCommit ?? "unknown",
         ]
         if let outDir {
-            let url = outDir == "default" ? DefaultAgent.directory(home: config.home) : resolve(outDir)
+            let url = outDir == "default" ? DefaultAgent.cache(home: config.home) : resolve(outDir)
             do { try model.save(to: url) } catch { throw CommandError("cannot save to \(url.path): \(error)") }
             let size = (try? FileManager.default.attributesOfItem(atPath: url.appendingPathComponent("model.safetensors").path)[.size] as? Int) ?? 0
             out("saved \(url.path) (\(String(format: "%.1f", Double(size) / 1e6)) MB)")

@@ -55,6 +55,11 @@ public final class Shell {
     /// Step records produced by this shell, kept in memory when `recordSteps` is on (replay compares them).
     public var recordSteps = false
     public internal(set) var recordedSteps: [(seq: Int, record: StepRecord)] = []
+    /// Generations produced by this shell (with `recordSteps`): kind and comma-joined token ids.
+    public internal(set) var recordedGenerations: [(seq: Int, kind: String, tokenIDs: String)] = []
+    /// During a replay: the edited thoughts of the logged session by command seq (`thought edit` reads them
+    /// instead of asking for input).
+    public var replayEdits: [Int: String] = [:]
 
     // Episode state.
     var env: Environment?
@@ -69,6 +74,8 @@ public final class Shell {
 
     /// The loaded agent and its last turn.
     let agent = AgentSession()
+    /// Load the default agent on first use (off in tests that check the no-model errors).
+    public var autoLoadDefault = true
 
     // Per-command capture.
     public private(set) var seq = 0

@@ -8,7 +8,7 @@ import Testing
     /// A small SFT run on NumberLine expert steps learns to read both numbers from the frame and pick the action.
     @Test func smallSFTReachesHighActionAccuracy() throws {
         var c = SFTConfig()
-        c.env = "numberline"; c.steps = 600; c.epochs = 3; c.batch = 16; c.learningRate = 3e-3; c.merges = 200
+        c.env = "numberline"; c.steps = 600; c.epochs = 6; c.batch = 16; c.learningRate = 3e-3; c.merges = 200
         c.dModel = 64; c.layers = 2
         let train = try ExpertData.collect(env: c.env, steps: c.steps, seed: 100)
         let held = try ExpertData.collect(env: c.env, steps: 60, seed: 900)

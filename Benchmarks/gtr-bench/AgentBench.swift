@@ -1,0 +1,37 @@
+import Agents
+import Environments
+import Foundation
+import Shell
+import Tensors
+import Training
+
+/// Agent speed (issue 5): generated tokens per second at batch 1 and 8, and SFT samples per second.
+enum AgentBench {
+    static func model() throws -> (TinyVLM, String) {
+        if let dir = DefaultAgent.shipped { return (try TinyVLM.load(from: dir), "default agent") }
+        var c = SFTConfig(); c.merges = 700
+        let data = try ExpertData.collect(env: "points24", steps: 200, seed: 1, options: ["solvable_only": "true"])
+        return (try SFT.makeModel(c, data: data), "untrained default shape")
+    }
+
+    static func rows() throws -> [(String, String, String)] {
+        let (m, what) = try model()
+        let inputs = try (0..<8).map { s -> AgentInput in
+            let e = Points24(); try e.reset(seed: UInt64(s)); return AgentInput.from(e)
+        }
+        let g = GenerationConfig(temperature: 1, maxNewTokens: 64, seed: 3)
+        _ = try m.generate([inputs[0]], config: g)  // warm-up
+        var tokens1 = 0
+        let t1 = try time { for x in inputs { tokens1 += try m.generate([x], config: g)[0].tokenIDs.count } }
+        var tokens8 = 0
+        let t8 = try time { tokens8 = try m.generate(inputs, config: g).reduce(0) { $0 + $1.tokenIDs.count } }
+        var c = SFTConfig(); c.epochs = 1; c.batch = 16
+        let train = try ExpertData.collect(env: "points24", steps: 256, seed: 7, options: ["solvable_only": "true"])
+        let r = try SFT.train(m, train: train, heldOut: [], config: c)
+        return [
+            ("agent generation tokens/s, batch 1 (\(what), \(m.parameterCount) params)", String(format: "%.0f", Double(tokens1) / t1), "\(tokens1) tokens, KV cache"),
+            ("agent generation tokens/s, batch 8", String(format: "%.0f", Double(tokens8) / t8), String(format: "%.1f× batch 1", (Double(tokens8) / t8) / (Double(tokens1) / t1))),
+            ("SFT samples/s (points24 expert steps, batch 16)", String(format: "%.1f", r.samplesPerSecond), "fwd+bwd+AdamW, \(BLASRuntime.threads) thread(s)"),
+        ]
+    }
+}
