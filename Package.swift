@@ -22,7 +22,8 @@ let package = Package(
         .target(name: "CPty", path: "Sources/CPty"),
 
         .target(name: "Tensors", dependencies: ["CBLAS"]),
-        .target(name: "Agents", dependencies: ["Tensors", "Environments"]),
+        // The shipped default agent (made by `gtr sft env=points24 steps=8000 epochs=4 seed=1`).
+        .target(name: "Agents", dependencies: ["Tensors", "Environments"], resources: [.copy("DefaultAgent")]),
         .target(name: "SessionLog", dependencies: ["CSQLite"]),
         .target(name: "Training", dependencies: ["Agents", "SessionLog", "Environments"]),
         .target(name: "Environments"),

@@ -44,7 +44,7 @@ struct AgentTurn {
 /// else one trained on the spot with `quickRecipe` (under 5 minutes on 2 cores) and cached.
 public enum DefaultAgent {
     /// The command that produced the shipped checkpoint (also recorded in its config.json).
-    public static let shippedRecipe = "sft env=points24 steps=8000 epochs=4 seed=1 out=default"
+    public static let shippedRecipe = "sft env=points24 steps=8000 epochs=4 seed=1 out=DIR"
     /// What `model load default` runs when no checkpoint exists at all.
     public static let quickRecipe = "sft env=points24 steps=4000 epochs=3 seed=1 out=default"
 

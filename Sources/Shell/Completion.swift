@@ -60,7 +60,7 @@ public enum Completion {
         let shownDir = prefix.hasSuffix("/") ? prefix : String(prefix.dropLast(namePart.count))
         return names.filter { $0.hasPrefix(namePart) && (namePart.hasPrefix(".") || !$0.hasPrefix(".")) }.sorted().map { n in
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: dirURL.appendingPathComponent(n).path, isDirectory: &isDir)
+            _ = FileManager.default.fileExists(atPath: dirURL.appendingPathComponent(n).path, isDirectory: &isDir)
             return shownDir + n + (isDir.boolValue ? "/" : "")
         }
     }

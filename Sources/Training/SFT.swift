@@ -61,7 +61,7 @@ public enum SFT {
         }
         // the other card games' prompts too, so one tokenizer reads every env
         for name in Expert.environments where name != cfg.env {
-            if let e = try? EnvironmentRegistry.make(name) { try e.reset(seed: 0); corpus.append(e.prompt(thoughts: true)) }
+            if let e = try? EnvironmentRegistry.make(name) { _ = try e.reset(seed: 0); corpus.append(e.prompt(thoughts: true)) }
         }
         let tok = BPETokenizer.train(corpus: corpus, mergeCount: cfg.merges)
         var mc = TinyVLMConfig.small(vocabSize: tok.vocabSize)

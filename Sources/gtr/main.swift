@@ -21,7 +21,7 @@ struct GTR: ParsableCommand {
         abstract: "A shell for debugging thought collapse in RL-trained vision-language agents.",
         version: Shell.statusLines(database: ShellConfig.defaultHome().appendingPathComponent("gtr.sqlite").path, session: nil, healthy: true)
             .joined(separator: "\n"),
-        subcommands: [Interactive.self, RunScript.self, ReplaySession.self],
+        subcommands: [Interactive.self, RunScript.self, ReplaySession.self, TrainSFT.self],
         defaultSubcommand: Interactive.self)
 }
 
@@ -86,6 +86,23 @@ struct ReplaySession: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)
         }
+    }
+}
+
+struct TrainSFT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sft",
+        abstract: "Train the tiny VLM on expert steps (the shell's sft command): progress, loss curve, held-out metrics, checkpoint.",
+        discussion: "Options as in the shell, e.g. gtr sft env=points24 steps=8000 epochs=4 seed=1 out=my-agent (out=default replaces the cached default agent).")
+    @Argument(help: "key=value options: env steps epochs batch lr seed held_out out merges d_model layers") var options: [String] = []
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        Interrupt.install()
+        let shell = Shell(config: common.config(interactive: isatty(STDOUT_FILENO) == 1))
+        let ok = shell.execute((["sft"] + options).joined(separator: " "))
+        shell.close()
+        if !ok { throw ExitCode(1) }
     }
 }
 
