@@ -14,15 +14,3 @@ static inline void gtr_rl_set_name(const char *name) { rl_readline_name = name; 
 static inline const char *gtr_rl_line_buffer(void) { return rl_line_buffer; }
 static inline int gtr_rl_point(void) { return rl_point; }
 static inline void gtr_rl_set_word_break(const char *chars) { rl_basic_word_break_characters = (char *)chars; }
-
-// Pre-filled input (`thought edit`): the startup hook inserts the pending text into the fresh line buffer.
-static char *gtr_rl_initial_text = NULL;
-static inline int gtr_rl_insert_initial(void) {
-    if (gtr_rl_initial_text) { rl_insert_text(gtr_rl_initial_text); free(gtr_rl_initial_text); gtr_rl_initial_text = NULL; }
-    return 0;
-}
-static inline void gtr_rl_set_initial(const char *text) {
-    free(gtr_rl_initial_text);
-    gtr_rl_initial_text = text ? strdup(text) : NULL;
-    rl_startup_hook = (rl_hook_func_t *)gtr_rl_insert_initial;
-}

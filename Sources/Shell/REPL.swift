@@ -39,13 +39,16 @@ public final class EditLineSource: LineSource {
 
     public func readLine(prompt: String) -> String? { readLine(prompt: prompt, initial: nil) }
 
-    /// A line whose buffer starts with `initial` (editable), as `thought edit` needs.
+    /// A line to replace `initial`. libedit's readline layer has no way to pre-fill its buffer (its startup hooks
+    /// and `rl_stuff_char` write into a buffer that `el_gets` then resets), so the current text is printed above
+    /// the prompt for copying; an empty line keeps it. `$EDITOR`, when set, gets the text pre-filled instead.
     public func readLine(prompt: String, initial: String?) -> String? {
-        if let initial { gtr_rl_set_initial(initial) }
+        if let initial { print("current: " + initial + "\n(type the new text; an empty line keeps it)") }
         guard let p = CEditLine.readline(prompt) else { return nil }
         defer { free(p) }
         let s = String(cString: p)
         if !s.trimmingCharacters(in: .whitespaces).isEmpty { add_history(s) }
+        if let initial, s.isEmpty { return initial }
         return s
     }
 
