@@ -36,10 +36,7 @@ extension Shell {
             let n = try a.int("episodes", default: 1, range: 1...100_000)
             let base = try a.seed()
             var stats = EpisodeStats()
-            var bar = ProgressBar(total: n, label: "auto", live: sh.config.echo && sh.config.interactive) { text, final in
-                if text.hasPrefix("\r") { if sh.config.echo { FileHandle.standardOutput.write(Data((text + (final ? "\n" : "")).utf8)) } } else { sh.out(text) }
-            }
-            let echo = sh.config.echo
+            var bar = sh.progressBar(total: n, label: "auto")
             for i in 0..<n {
                 try Interrupt.check()
                 let opts = sh.envOptions
@@ -51,7 +48,6 @@ extension Shell {
                 }
                 stats.record(return: sh.episodeReturn, length: e.stepCount)
                 bar.update(i + 1, String(format: "success %.0f%%", stats.successRate * 100))
-                _ = echo
             }
             sh.out(String(format: "auto: %d episode(s), success %.1f%% (%d), mean return %.3f, %d moves",
                           stats.episodes, stats.successRate * 100, stats.successes, stats.meanReturn, stats.totalMoves))
@@ -101,6 +97,27 @@ extension Shell {
 
     // MARK: generation
 
+    /// The sampling config for the next generation: generation k of the session uses seed `seed + k`.
+    func nextGenerationConfig() -> GenerationConfig {
+        var g = agent.generation
+        g.seed = g.seed &+ agent.counter
+        agent.counter += 1
+        return g
+    }
+
+    /// A progress bar that redraws in place on a terminal and otherwise prints (and logs) every 10 %.
+    func progressBar(total: Int, label: String) -> ProgressBar {
+        ProgressBar(total: total, label: label, live: config.echo && config.interactive) { [weak self] text, final in
+            guard let self else { return }
+            if text.hasPrefix("\r") {
+                if self.config.echo { FileHandle.standardOutput.write(Data((text + (final ? "\n" : "")).utf8)) }
+                if final { self.captured += text.dropFirst(4) + "\n" }
+            } else {
+                self.out(text)
+            }
+        }
+    }
+
     /// Generates for the current state, logs it and makes it the current turn.
     @discardableResult
     func agentGenerate() throws -> AgentTurn {
@@ -108,9 +125,7 @@ extension Shell {
         let m = try requireModel()
         guard !e.isDone else { throw EnvironmentError.episodeOver }
         let input = AgentInput.from(e)
-        var g = agent.generation
-        g.seed = g.seed &+ agent.counter
-        agent.counter += 1
+        let g = nextGenerationConfig()
         guard let o = try m.generate([input], config: g).first else { throw CommandError("the model returned nothing") }
         let turn = AgentTurn(env: e.clone(), episode: episode, t: e.stepCount, input: input, output: o, editedThought: nil)
         agent.turn = turn
@@ -268,9 +283,7 @@ extension Shell {
             throw CommandError("the state changed since the thought (episode \(turn.episode) t=\(turn.t)); think again")
         }
         let thought = turn.editedThought ?? turn.thoughtText
-        var g = agent.generation
-        g.seed = g.seed &+ agent.counter
-        agent.counter += 1
+        let g = nextGenerationConfig()
         guard let o = try m.generate([turn.input], prefixes: [m.encode(thought)], config: g).first else { throw CommandError("the model returned nothing") }
         turn.output = o
         turn.editedThought = nil
@@ -298,10 +311,7 @@ extension Shell {
         var opts = a.options.filter { !["episodes", "seed", "env", "batch"].contains($0.key) }
         if env?.name == name, a.options["env"] == nil { for (k, v) in envOptions where opts[k] == nil { opts[k] = v } }
         _ = try EnvironmentRegistry.make(name).reset(seed: 0, options: opts)  // validates options up front
-        var bar = ProgressBar(total: n, label: "eval", live: config.echo && config.interactive) { [weak self] text, final in
-            guard let self else { return }
-            if text.hasPrefix("\r") { if self.config.echo { FileHandle.standardOutput.write(Data((text + (final ? "\n" : "")).utf8)) } } else { self.out(text) }
-        }
+        var bar = progressBar(total: n, label: "eval")
         let dummy = try EnvironmentRegistry.make(name)
         let report = try AgentEvaluation.run(m, env: name, options: opts, episodes: n, seed: seed, config: g, batch: batch, onStep: { st in
             let turn = AgentTurn(env: dummy, episode: st.episode, t: st.t, input: st.input, output: st.output)
@@ -324,9 +334,7 @@ extension Shell {
         var ret = 0.0
         while !e.isDone {
             let input = AgentInput.from(e)
-            var g = agent.generation
-            g.seed = g.seed &+ agent.counter
-            agent.counter += 1
+            let g = nextGenerationConfig()
             guard let o = try m.generate([input], config: g).first else { break }
             logGeneration(kind: "generate", turn: AgentTurn(env: e, episode: episode, t: e.stepCount, input: input, output: o),
                           text: o.text, ids: o.tokenIDs, lps: o.tokenLogProbs, thought: o.thoughtLogProb, action: o.actionLogProb, value: o.value)

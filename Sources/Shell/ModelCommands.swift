@@ -132,15 +132,7 @@ extension Shell {
         let avgPrompt = train.prefix(200).map { model.promptIDs($0.input.prompt).count }.reduce(0, +) / max(1, min(200, train.count))
         let avgAnswer = train.prefix(200).map { model.tokenizer.encode($0.answer.text).count + 1 }.reduce(0, +) / max(1, min(200, train.count))
         out("model: \(model.parameterCount) parameters; tokenizer \(model.tokenizer.vocabSize) ids; a step is \(model.config.patchCount) visual + ~\(avgPrompt) prompt + ~\(avgAnswer) answer tokens")
-        var bar = ProgressBar(total: ((train.count + c.batch - 1) / c.batch) * c.epochs, label: "sft", live: config.echo && config.interactive) { [weak self] text, final in
-            guard let self else { return }
-            if text.hasPrefix("\r") {
-                if self.config.echo { FileHandle.standardOutput.write(Data((text + (final ? "\n" : "")).utf8)) }
-                if final { self.captured += text.dropFirst(4) + "\n" }
-            } else {
-                self.out(text)
-            }
-        }
+        var bar = progressBar(total: ((train.count + c.batch - 1) / c.batch) * c.epochs, label: "sft")
         var recent: [Float] = []
         let result = try SFT.train(model, train: train, heldOut: held, config: c, progress: { p in
             recent.append(p.loss)
