@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "SessionLog", dependencies: ["CSQLite"]),
         .target(name: "Training", dependencies: ["Agents", "SessionLog", "Environments"]),
         .target(name: "Environments"),
-        .target(name: "Correctors", dependencies: ["Environments"]),
+        .target(name: "Correctors", dependencies: ["Environments", "CCurl"]),
         .target(name: "Shell", dependencies: [
             "Training", "Agents", "Tensors", "Correctors", "Environments", "SessionLog", "CEditLine",
         ]),
@@ -35,14 +35,18 @@ let package = Package(
             "Shell", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "gtr-bench", dependencies: ["Shell", "Environments", "SessionLog", "Tensors", "Agents", "Training"],
+        .executableTarget(name: "gtr-bench", dependencies: ["Shell", "Environments", "SessionLog", "Tensors", "Agents", "Training",
+                                                            "Correctors", "LoopbackHTTP"],
                           path: "Benchmarks/gtr-bench"),
+        // A scripted HTTP/1.1 server on 127.0.0.1 for the chat-corrector tests and benchmarks (never shipped in gtr).
+        .target(name: "LoopbackHTTP", path: "Tests/LoopbackHTTP"),
 
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Tensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
-        .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "SessionLog", "CPty"], exclude: ["Fixtures"]),
+        .testTarget(name: "CorrectorsTests", dependencies: ["Correctors", "Environments", "LoopbackHTTP"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "SessionLog", "CPty", "LoopbackHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], exclude: ["Fixtures"]),
     ]
 )

@@ -54,6 +54,56 @@ public struct GenerationRecord: Equatable, Sendable {
     }
 }
 
+/// One corrector answer as the ledger stores it (plain values: the log knows nothing about correctors).
+public struct CorrectionRecord: Sendable, Equatable {
+    public var episode: Int
+    public var t: Int
+    public var env: String
+    public var corrector: String
+    public var identity: String
+    public var requestHash: String
+    public var imageHash: String
+    public var prompt: String
+    public var thought: String
+    public var reply: String
+    /// YES, NO or NONE.
+    public var verdict: String
+    public var possibleSolution: Bool?
+    public var targetFormula: String?
+    /// The answers as a JSON array of strings.
+    public var answers: String
+    public var correctedThought: String?
+    public var failure: String?
+    public var latency: Double
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var cost: Double
+    public var attempts: Int
+    public var cached: Bool
+
+    public init(episode: Int, t: Int, env: String, corrector: String, identity: String, requestHash: String, imageHash: String,
+                prompt: String, thought: String, reply: String, verdict: String, possibleSolution: Bool?, targetFormula: String?,
+                answers: String, correctedThought: String?, failure: String?, latency: Double, promptTokens: Int,
+                completionTokens: Int, cost: Double, attempts: Int, cached: Bool) {
+        self.episode = episode; self.t = t; self.env = env; self.corrector = corrector; self.identity = identity
+        self.requestHash = requestHash; self.imageHash = imageHash; self.prompt = prompt; self.thought = thought; self.reply = reply
+        self.verdict = verdict; self.possibleSolution = possibleSolution; self.targetFormula = targetFormula; self.answers = answers
+        self.correctedThought = correctedThought; self.failure = failure; self.latency = latency; self.promptTokens = promptTokens
+        self.completionTokens = completionTokens; self.cost = cost; self.attempts = attempts; self.cached = cached
+    }
+
+    init(row r: [SQLValue]) {
+        func s(_ k: Int) -> String? { if case let .text(v) = r[k] { return v }; return nil }
+        func i(_ k: Int) -> Int? { if case let .int(v) = r[k] { return Int(v) }; return nil }
+        func d(_ k: Int) -> Double { if case let .real(v) = r[k] { return v }; if case let .int(v) = r[k] { return Double(v) }; return 0 }
+        self.init(episode: i(0) ?? 0, t: i(1) ?? 0, env: s(2) ?? "", corrector: s(3) ?? "", identity: s(4) ?? "", requestHash: s(5) ?? "",
+                  imageHash: s(6) ?? "", prompt: s(7) ?? "", thought: s(8) ?? "", reply: s(9) ?? "", verdict: s(10) ?? "NONE",
+                  possibleSolution: i(11).map { $0 != 0 }, targetFormula: s(12), answers: s(13) ?? "[]", correctedThought: s(14),
+                  failure: s(15), latency: d(16), promptTokens: i(17) ?? 0, completionTokens: i(18) ?? 0, cost: d(19),
+                  attempts: i(20) ?? 0, cached: (i(21) ?? 0) != 0)
+    }
+}
+
 public struct CommandRecord: Sendable {
     public var seq: Int
     public var text: String
@@ -67,7 +117,7 @@ public struct CommandRecord: Sendable {
 /// produces a single warning through `onWarning`, queued rows stay in memory (bounded) and are retried at the
 /// next flush, so a lock that clears later loses nothing.
 public final class SessionLog {
-    public static let schemaVersion: Int64 = 1
+    public static var schemaVersion: Int64 { Int64(migrations.count) }
     public let path: String
     public private(set) var sessionID: Int64 = 0
     public private(set) var healthy = true
@@ -142,6 +192,17 @@ public final class SessionLog {
           prompt TEXT, text TEXT NOT NULL, token_ids TEXT NOT NULL, logprobs TEXT NOT NULL,
           thought_logp REAL, action_logp REAL, lambda REAL, value REAL, config TEXT);
         CREATE INDEX IF NOT EXISTS generations_by_session ON generations(session_id, id);
+        """,
+        // 3: corrector calls, the ledger and cache (issue 6). No column ever holds an API key.
+        """
+        CREATE TABLE IF NOT EXISTS corrections(
+          id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL, command_seq INTEGER, episode INTEGER, t INTEGER, env TEXT,
+          corrector TEXT NOT NULL, identity TEXT NOT NULL, request_hash TEXT NOT NULL, image_hash TEXT, prompt TEXT NOT NULL,
+          thought TEXT, reply TEXT, verdict TEXT NOT NULL CHECK(verdict IN ('YES','NO','NONE')), possible_solution INTEGER,
+          target_formula TEXT, answers TEXT, corrected_thought TEXT, failure TEXT, latency REAL, prompt_tokens INTEGER,
+          completion_tokens INTEGER, cost REAL, attempts INTEGER, cached INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX IF NOT EXISTS corrections_by_hash ON corrections(request_hash, id);
+        CREATE INDEX IF NOT EXISTS corrections_by_session ON corrections(session_id, id);
         """,
     ]
 
@@ -224,6 +285,43 @@ public final class SessionLog {
                  .text(g.logProbs.map { String(format: "%.6f", $0) }.joined(separator: ",")),
                  g.thoughtLogProb.map { .real(Double($0)) } ?? .null, g.actionLogProb.map { .real(Double($0)) } ?? .null,
                  .real(Double(g.lambda)), g.value.map { .real(Double($0)) } ?? .null, .text(g.config)])
+    }
+
+    public func logCorrection(_ c: CorrectionRecord, commandSeq: Int) {
+        enqueue("""
+            INSERT INTO corrections(session_id, command_seq, episode, t, env, corrector, identity, request_hash, image_hash, prompt,
+              thought, reply, verdict, possible_solution, target_formula, answers, corrected_thought, failure, latency,
+              prompt_tokens, completion_tokens, cost, attempts, cached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """, [.int(sessionID), .int(Int64(commandSeq)), .int(Int64(c.episode)), .int(Int64(c.t)), .text(c.env), .text(c.corrector),
+                  .text(c.identity), .text(c.requestHash), .text(c.imageHash), .text(c.prompt), .text(c.thought), .text(c.reply),
+                  .text(c.verdict), c.possibleSolution.map { .int($0 ? 1 : 0) } ?? .null, c.targetFormula.map { .text($0) } ?? .null,
+                  .text(c.answers), c.correctedThought.map { .text($0) } ?? .null, c.failure.map { .text($0) } ?? .null,
+                  .real(c.latency), .int(Int64(c.promptTokens)), .int(Int64(c.completionTokens)), .real(c.cost), .int(Int64(c.attempts)),
+                  .int(c.cached ? 1 : 0)])
+    }
+
+    /// The latest successful answer to a request (any session): what the correction cache serves. Pending rows
+    /// are written first so an answer from earlier in this session is found too.
+    public func cachedCorrection(requestHash: String) -> CorrectionRecord? {
+        flush()
+        guard let c = db else { return nil }
+        let sql = """
+            SELECT episode, t, env, corrector, identity, request_hash, image_hash, prompt, thought, reply, verdict, possible_solution,
+              target_formula, answers, corrected_thought, failure, latency, prompt_tokens, completion_tokens, cost, attempts, cached
+            FROM corrections WHERE request_hash=? AND failure IS NULL ORDER BY id DESC LIMIT 1
+            """
+        guard let rows = try? c.query(sql, [.text(requestHash)]).rows, let r = rows.first else { return nil }
+        return CorrectionRecord(row: r)
+    }
+
+    /// Every correction of a session, in order (`corrector stats`, replay checks).
+    public static func corrections(in c: SQLiteConnection, session: Int64) throws -> [CorrectionRecord] {
+        let sql = """
+            SELECT episode, t, env, corrector, identity, request_hash, image_hash, prompt, thought, reply, verdict, possible_solution,
+              target_formula, answers, corrected_thought, failure, latency, prompt_tokens, completion_tokens, cost, attempts, cached
+            FROM corrections WHERE session_id=? ORDER BY id
+            """
+        return try c.query(sql, [.int(session)]).rows.map(CorrectionRecord.init(row:))
     }
 
     /// Marks the session ended and flushes everything.

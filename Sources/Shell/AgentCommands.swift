@@ -127,7 +127,7 @@ extension Shell {
         let input = AgentInput.from(e)
         let g = nextGenerationConfig()
         guard let o = try m.generate([input], config: g).first else { throw CommandError("the model returned nothing") }
-        let turn = AgentTurn(env: e.clone(), episode: episode, t: e.stepCount, input: input, output: o, editedThought: nil)
+        let turn = AgentTurn(env: e.clone(), episode: episode, t: e.stepCount, input: input, output: o, generationID: agent.counter, editedThought: nil)
         agent.turn = turn
         logGeneration(kind: "generate", turn: turn, text: o.text, ids: o.tokenIDs, lps: o.tokenLogProbs,
                       thought: o.thoughtLogProb, action: o.actionLogProb, value: o.value)

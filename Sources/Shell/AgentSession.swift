@@ -24,6 +24,8 @@ struct AgentTurn {
     var t: Int
     var input: AgentInput
     var output: PolicyOutput
+    /// Which generation of the session this is (`correct apply` checks the correction is for this thought).
+    var generationID: UInt64 = 0
     /// The thought prefix after `thought edit` / `thought set` (the text before `"action":`).
     var editedThought: String?
 

@@ -134,6 +134,7 @@ extension Shell {
         if env !== e { env = e }
         envOptions = opts
         episode += 1
+        correctorSession.target.reset()
         episodeReturn = 0; lastReward = 0; lastAction = ""; lastInvalid = false
         undoStack = []
         episodeSeed = seed

@@ -82,7 +82,10 @@ public enum Replay {
     /// Output with error positions removed (`error: FILE:LINE:COL: msg` → `error: msg`): a replay runs the same
     /// commands from a different source, so only the message must match.
     static func normalised(_ s: String) -> String {
-        s.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+        s.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+            // A corrector's cost line says "cached" on replay by design.
+            !line.replacingOccurrences(of: #"\u{1B}\[[0-9;]*m"#, with: "", options: .regularExpression).hasPrefix("cost: ")
+        }.map { line -> String in
             guard line.hasPrefix("error: "), let r = line.range(of: #"^error: [^ ]*:\d+:\d+: "#, options: .regularExpression) else { return String(line) }
             return "error: " + line[r.upperBound...]
         }.joined(separator: "\n")
@@ -106,6 +109,7 @@ public enum Replay {
         cfg.databasePath = database
         let sh = Shell(config: cfg, replayOf: id)
         sh.recordSteps = true
+        sh.correctorSession.replaying = true
         for g in oldGens where g.kind == "edit" { sh.replayEdits[g.commandSeq] = g.text }
         defer { sh.close() }
         var lines: [String] = []

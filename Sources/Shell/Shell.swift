@@ -1,4 +1,5 @@
 import Agents
+import Correctors
 import Environments
 import Foundation
 import SessionLog
@@ -74,6 +75,8 @@ public final class Shell {
 
     /// The loaded agent and its last turn.
     let agent = AgentSession()
+    /// Correctors, their counters and the episode's target formula.
+    let correctorSession = CorrectorSession()
     /// Load the default agent on first use (off in tests that check the no-model errors).
     public var autoLoadDefault = true
 
@@ -279,6 +282,8 @@ public final class Shell {
         } catch let e as EnvironmentError {
             throw ShellError.failed(pos, "\(spec.name): \(e.description)")
         } catch let e as AgentError {
+            throw ShellError.failed(pos, "\(spec.name): \(e.description)")
+        } catch let e as CorrectorError {
             throw ShellError.failed(pos, "\(spec.name): \(e.description)")
         }
     }

@@ -1,4 +1,3 @@
-import Environments
 import Foundation
 
 /// One expert answer: GTR-format JSON text and the action it names.
@@ -15,18 +14,31 @@ public enum Expert {
     /// Supported environments (the card games).
     public static let environments = ["points24", "ezpoints", "numberline", "blackjack"]
 
-    public static func answer(_ env: Environment, rng: inout SeededRNG) throws -> ExpertAnswer {
+    /// - Parameter targetFormula: for Points24 / EZPoints, the solution to follow when it still completes the
+    ///   current formula (the oracle corrector passes the episode's target so corrections stay on one formula).
+    public static func answer(_ env: Environment, rng: inout SeededRNG, targetFormula: [FormulaToken]? = nil) throws -> ExpertAnswer {
         switch env {
-        case let p as Points24: return formulaGame(p, cards: p.cards, numbers: p.numbers, target: 24, solver: p.solver, rng: &rng)
+        case let p as Points24:
+            return formulaGame(p, cards: p.cards, numbers: p.numbers, target: 24, solver: p.solver, preferred: targetFormula, rng: &rng)
         case let e as EZPoints:
-            return formulaGame(e, cards: e.cards, numbers: e.numbers, target: 12, solver: ezSolver, rng: &rng)
+            return formulaGame(e, cards: e.cards, numbers: e.numbers, target: 12, solver: ezSolver, preferred: targetFormula, rng: &rng)
         case let n as NumberLine: return numberLine(n, rng: &rng)
         case let b as Blackjack: return blackjack(b, rng: &rng)
-        default: throw AgentError.unsupported("no expert for \(env.name) (experts: \(environments.joined(separator: ", ")))")
+        default: throw EnvironmentError.badOption("no expert for \(env.name) (experts: \(environments.joined(separator: ", ")))")
         }
     }
 
-    static let ezSolver = Solver(target: 12, operators: ["+", "*"])
+    /// The solver EZPoints uses (12 from two cards with + and *).
+    public static let ezSolver = Solver(target: 12, operators: ["+", "*"])
+
+    /// The right action under basic strategy (what the expert plays and the oracle checks).
+    public static func blackjackAction(_ b: Blackjack) -> String {
+        let total = b.playerTotal, soft = b.hasUsableAce
+        let up = b.dealer.first.map { $0.value } ?? 10
+        let hit: Bool
+        if soft { hit = total <= 17 || (total == 18 && (up >= 9 || up == 1)) } else if total >= 17 { hit = false } else if total >= 13 { hit = !(2...6).contains(up) } else if total == 12 { hit = !(4...6).contains(up) } else { hit = true }
+        return hit ? "hit" : "stand"
+    }
 
     /// A JSON string literal.
     static func quote(_ s: String) -> String {
@@ -42,15 +54,16 @@ public enum Expert {
         return o + "\""
     }
 
-    static func rankName(_ c: Card) -> String { [1: "A", 11: "J", 12: "Q", 13: "K"][c.rank] ?? String(c.rank) }
+    public static func rankName(_ c: Card) -> String { [1: "A", 11: "J", 12: "Q", 13: "K"][c.rank] ?? String(c.rank) }
 
-    static func list(_ items: [String]) -> String {
+    public static func list(_ items: [String]) -> String {
         items.count <= 1 ? items.joined() : items.dropLast().joined(separator: ", ") + " and " + items.last!
     }
 
     /// Points24 and EZPoints: follow the first solution (shortest, then lexicographic) that completes the current
     /// formula, so the target stays the same from step to step.
-    static func formulaGame(_ g: FormulaCardGame, cards: [Card], numbers: [Int], target: Int, solver: Solver, rng: inout SeededRNG) -> ExpertAnswer {
+    static func formulaGame(_ g: FormulaCardGame, cards: [Card], numbers: [Int], target: Int, solver: Solver,
+                            preferred: [FormulaToken]?, rng: inout SeededRNG) -> ExpertAnswer {
         let f = g.formulaText
         let shown = g.formula.filter { $0 != .blank }
         let faces = cards.map(rankName)
@@ -67,7 +80,14 @@ public enum Expert {
         let action: String
         let all = solver.solutions(numbers)
         let completing = all.filter { $0.completes(g.formula) }
-        if let sol = completing.first, let form = sol.forms(startingWith: g.formula).first {
+        let shownForm = g.formula.filter { $0 != .blank }
+        let preferredForm = preferred.flatMap { p -> [FormulaToken]? in
+            guard p.count >= shownForm.count, Array(p[0..<shownForm.count]) == shownForm,
+                  let v = try? FormulaEvaluator.evaluate(p), v == Rational(target),
+                  p.compactMap({ if case let .number(n) = $0 { return n }; return nil }).sorted() == numbers.sorted() else { return nil }
+            return p
+        }
+        if let form = preferredForm ?? completing.first?.forms(startingWith: g.formula).first {
             let targetText = form.map(\.description).joined()
             if shown.count >= form.count {
                 action = "="
@@ -149,8 +169,7 @@ public enum Expert {
         let total = b.playerTotal, soft = b.hasUsableAce
         let up = b.dealer.first.map { $0.value } ?? 10
         let upName = b.dealer.first.map { $0.face } ?? "?"
-        let hit: Bool
-        if soft { hit = total <= 17 || (total == 18 && (up >= 9 || up == 1)) } else if total >= 17 { hit = false } else if total >= 13 { hit = !(2...6).contains(up) } else if total == 12 { hit = !(4...6).contains(up) } else { hit = true }
+        let hit = blackjackAction(b) == "hit"
         let cards = list(b.player.map(\.face))
         let dealerPoints = up == 1 ? 11 : up
         var s = rng.pick([
