@@ -46,7 +46,7 @@ public struct TargetFormula: Sendable, Equatable {
         var s = text
         if let eq = s.firstIndex(of: "=") { s = String(s[..<eq]) }
         s = s.replacingOccurrences(of: "×", with: "*").replacingOccurrences(of: "÷", with: "/")
-            .replacingOccurrences(of: "x", with: "*").replacingOccurrences(of: "X", with: "*")
+            .replacingOccurrences(of: "−", with: "-").replacingOccurrences(of: "x", with: "*").replacingOccurrences(of: "X", with: "*")
         return s.filter { !$0.isWhitespace && $0 != "'" && $0 != "`" }
     }
 
@@ -65,7 +65,7 @@ public struct TargetFormula: Sendable, Equatable {
             if numbers >= 2, ops >= 1, !out.contains(where: { $0.0 == t }) { out.append((t, tokens)) }
         }
         for c in text {
-            if c.isASCII && c.isNumber || "+-*/()×÷ ".contains(c) { run.append(c) } else { flush() }
+            if c.isASCII && c.isNumber || "+-*/()×÷− ".contains(c) { run.append(c) } else { flush() }
         }
         flush()
         return out
