@@ -95,7 +95,7 @@ public struct CorrectorReply: Sendable {
 
     /// JSON with a space after `:` and `,` (the agents' own style), so an adopted correction tokenises like
     /// their outputs.
-    static func spaced(_ v: JSONValue) -> String {
+    public static func spaced(_ v: JSONValue) -> String {
         switch v {
         case let .array(items): return "[" + items.map(spaced).joined(separator: ", ") + "]"
         case let .object(pairs): return "{" + pairs.map { JSONValue.string($0.0).serialized() + ": " + spaced($0.1) }.joined(separator: ", ") + "}"

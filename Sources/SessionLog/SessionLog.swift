@@ -80,6 +80,8 @@ public struct CorrectionRecord: Sendable, Equatable {
     public var cost: Double
     public var attempts: Int
     public var cached: Bool
+    /// The command that asked (set when read back from the log).
+    public var commandSeq: Int?
 
     public init(episode: Int, t: Int, env: String, corrector: String, identity: String, requestHash: String, imageHash: String,
                 prompt: String, thought: String, reply: String, verdict: String, possibleSolution: Bool?, targetFormula: String?,
@@ -314,14 +316,19 @@ public final class SessionLog {
         return CorrectionRecord(row: r)
     }
 
-    /// Every correction of a session, in order (`corrector stats`, replay checks).
+    /// Every correction of a session, in order, with the command that asked for it (replay answers each
+    /// command with its own logged corrections).
     public static func corrections(in c: SQLiteConnection, session: Int64) throws -> [CorrectionRecord] {
         let sql = """
-            SELECT episode, t, env, corrector, identity, request_hash, image_hash, prompt, thought, reply, verdict, possible_solution,
+            SELECT command_seq, episode, t, env, corrector, identity, request_hash, image_hash, prompt, thought, reply, verdict, possible_solution,
               target_formula, answers, corrected_thought, failure, latency, prompt_tokens, completion_tokens, cost, attempts, cached
             FROM corrections WHERE session_id=? ORDER BY id
             """
-        return try c.query(sql, [.int(session)]).rows.map(CorrectionRecord.init(row:))
+        return try c.query(sql, [.int(session)]).rows.map { r in
+            var rec = CorrectionRecord(row: Array(r.dropFirst()))
+            if case let .int(s) = r[0] { rec.commandSeq = Int(s) }
+            return rec
+        }
     }
 
     /// Marks the session ended and flushes everything.

@@ -14,8 +14,10 @@ final class CorrectorSession {
     var memory: [String: CorrectorReply] = [:]
     /// The last `correct` answer and the generation it judged.
     var last: (generation: UInt64, reply: CorrectorReply)?
-    /// During a replay every corrector, the human one included, is answered from the logged corrections.
+    /// During a replay each command's corrections are answered from that command's logged rows, in order (the
+    /// human corrector's answers and failed calls included), so nothing is asked or paid for again.
     var replaying = false
+    var replayRows: [Int: [CorrectionRecord]] = [:]
 }
 
 /// What `corrector stats` shows for one corrector.
@@ -136,10 +138,16 @@ extension Shell {
                 return try? self.editInEditor(text, editor: editor)
             }
             guard let src = self.lineSource else { return nil }
-            self.out(self.config.style.dim("current thought (empty line keeps it): ") + text)
+            self.prompting(self.config.style.dim("current thought (empty line keeps it): ") + text)
             guard let line = src.readLine(prompt: "corrected> ", initial: text) else { return nil }
             return line.isEmpty ? text : line
-        }, report: { [weak self] m in self?.warn(m) })
+        }, report: { [weak self] m in self?.prompting(self?.config.style.yellow(m) ?? m) })
+    }
+
+    /// Part of a conversation with the user (questions, hints): shown, but not command output, so a replay,
+    /// which asks nothing, still matches the log.
+    func prompting(_ s: String) {
+        if config.echo { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
     }
 
     // MARK: correct
@@ -160,14 +168,21 @@ extension Shell {
         }
         let hash = c.requestHash(req)
         var reply: CorrectorReply
-        if c.cacheable || cs.replaying, let hit = cs.memory[hash] ?? log?.cachedCorrection(requestHash: hash).flatMap(Shell.reply(from:)) {
+        if cs.replaying {
+            guard var rows = cs.replayRows[seq], !rows.isEmpty else { throw CorrectorError.cancelled }
+            let row = rows.removeFirst()
+            cs.replayRows[seq] = rows
+            guard row.requestHash == hash, let logged = Shell.reply(from: row) else {
+                throw CommandError("replay: the request to \(name) differs from the logged one")
+            }
+            reply = logged
+        } else if c.cacheable, let hit = cs.memory[hash] ?? log?.cachedCorrection(requestHash: hash).flatMap(Shell.reply(from:)) {
             reply = hit
             reply.fromCache = true
-            reply.latency = 0; reply.promptTokens = 0; reply.completionTokens = 0; reply.cost = 0; reply.attempts = 0
         } else {
-            if cs.replaying { throw CommandError("replay: no logged answer of \(name) for this thought") }
-            do { reply = try c.correct(req) } catch CorrectorError.cancelled { throw ShellError.interrupted }
+            do { reply = try c.correct(req) } catch CorrectorError.cancelled where Interrupt.pending { Interrupt.clear(); throw ShellError.interrupted }
         }
+        if reply.fromCache { reply.latency = 0; reply.promptTokens = 0; reply.completionTokens = 0; reply.cost = 0; reply.attempts = 0 }
         if reply.failure == nil { cs.memory[hash] = reply }
         var s = cs.stats[name] ?? CorrectorStats()
         s.requests += 1
@@ -196,6 +211,8 @@ extension Shell {
         out.correction = r.correctedThought.flatMap { try? JSONParser.parse($0) }
         out.prompt = r.prompt
         out.rawReply = r.reply
+        out.failure = r.failure
+        out.fromCache = true
         return out
     }
 
@@ -227,7 +244,8 @@ extension Shell {
         out("verdict: " + v + (reply.possibleSolution == false ? st.yellow("   possible_solution: NO") : ""))
         if let f = reply.failure { out(st.yellow(f)) }
         if let c = reply.correction {
-            out("diff:    " + wordDiff(Shell.withoutAction(req.thought), Shell.withoutAction(c)))
+            let (a, b) = (Shell.withoutAction(req.thought), Shell.withoutAction(c))
+            out("diff:    " + (a == b ? "none: the correction keeps the thought (GTR keeps the agent's action too)" : wordDiff(a, b)))
         }
         let cost = reply.fromCache ? "cached, no cost" : String(format: "%.1f ms, %d+%d tokens, $%.4f, %d attempt(s)", reply.latency * 1000,
                                                                 reply.promptTokens, reply.completionTokens, reply.cost, reply.attempts)
@@ -236,7 +254,7 @@ extension Shell {
 
     static func withoutAction(_ v: JSONValue) -> String {
         guard case let .object(pairs) = v else { return v.serialized() }
-        return "{" + pairs.filter { $0.0 != "action" }.map { JSONValue.string($0.0).serialized() + ": " + $0.1.serialized() }.joined(separator: ", ") + "}"
+        return CorrectorReply.spaced(.object(pairs.filter { $0.0 != "action" }))
     }
 
     /// A word-level diff (longest common subsequence): removed words red and struck, added words green; without
@@ -258,8 +276,8 @@ extension Shell {
         var i = 0, j = 0
         while i < n || j < m {
             if i < n, j < m, x[i] == y[j] { out.append(x[i]); i += 1; j += 1 }
-            else if j < m, i == n || l[i][j + 1] >= l[i + 1][j] { out.append(ins(y[j])); j += 1 }
-            else { out.append(del(x[i])); i += 1 }
+            else if i < n, j == m || l[i + 1][j] >= l[i][j + 1] { out.append(del(x[i])); i += 1 }
+            else { out.append(ins(y[j])); j += 1 }
         }
         return out.joined(separator: " ")
     }
@@ -279,6 +297,10 @@ extension Shell {
 
     func compareCorrectors(_ a: String, _ b: String) throws {
         let cs = correctorSession
+        // Check both names before paying for either call.
+        for n in [a, b] where cs.correctors[n] == nil && n != "human" {
+            throw CommandError("unknown corrector '\(n)' (configured: \(cs.correctors.keys.sorted().joined(separator: ", ")))")
+        }
         let (turn, req) = try correctionRequest(target: cs.target.formula)
         let ra = try runCorrector(a, req, turn: turn)
         let rb = try runCorrector(b, req, turn: turn)

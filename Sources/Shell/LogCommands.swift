@@ -84,7 +84,7 @@ public enum Replay {
     static func normalised(_ s: String) -> String {
         s.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
             // A corrector's cost line says "cached" on replay by design.
-            !line.replacingOccurrences(of: #"\u{1B}\[[0-9;]*m"#, with: "", options: .regularExpression).hasPrefix("cost: ")
+            !(line.hasPrefix("cost: ") || line.hasPrefix("\u{1B}[2mcost: "))
         }.map { line -> String in
             guard line.hasPrefix("error: "), let r = line.range(of: #"^error: [^ ]*:\d+:\d+: "#, options: .regularExpression) else { return String(line) }
             return "error: " + line[r.upperBound...]
@@ -97,7 +97,9 @@ public enum Replay {
         let cmds: [CommandRecord]
         let oldSteps: [(commandSeq: Int, record: StepRecord)]
         let oldGens: [(commandSeq: Int, kind: String, tokenIDs: String, text: String)]
+        let oldCorrections: [CorrectionRecord]
         do {
+            oldCorrections = try SessionLog.corrections(in: c, session: id)
             cmds = try SessionLog.commands(in: c, session: id)
             oldSteps = try SessionLog.steps(in: c, session: id)
             oldGens = try SessionLog.generations(in: c, session: id)
@@ -110,6 +112,7 @@ public enum Replay {
         let sh = Shell(config: cfg, replayOf: id)
         sh.recordSteps = true
         sh.correctorSession.replaying = true
+        for r in oldCorrections { sh.correctorSession.replayRows[r.commandSeq ?? -1, default: []].append(r) }
         for g in oldGens where g.kind == "edit" { sh.replayEdits[g.commandSeq] = g.text }
         defer { sh.close() }
         var lines: [String] = []
@@ -123,10 +126,14 @@ public enum Replay {
             let expectedGens = oldGens.filter { $0.commandSeq == cmd.seq }.map { "\($0.kind):\($0.tokenIDs)" }
             let newSteps = sh.recordedSteps[before...].map(\.record)
             let expected = oldSteps.filter { $0.commandSeq == cmd.seq }.map(\.record)
-            if !Shell.isVolatile(cmd.text), Replay.normalised(sh.lastOutput) != Replay.normalised(cmd.output) {
-                lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: output differs")
-                lines.append("  logged:   " + cmd.output.split(separator: "\n").first(where: { _ in true }).map(String.init).map { String($0.prefix(200)) }!.description)
-                lines.append("  replayed: " + (sh.lastOutput.split(separator: "\n").first.map { String($0.prefix(200)) } ?? ""))
+            let (logged, replayed) = (Replay.normalised(cmd.output), Replay.normalised(sh.lastOutput))
+            if !Shell.isVolatile(cmd.text), logged != replayed {
+                // Show the first line that differs.
+                let a = logged.split(separator: "\n", omittingEmptySubsequences: false), b = replayed.split(separator: "\n", omittingEmptySubsequences: false)
+                let k = Array(zip(a, b)).firstIndex { $0 != $1 } ?? min(a.count, b.count)
+                lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: output line \(k + 1) differs")
+                lines.append("  logged:   " + (k < a.count ? String(a[k].prefix(200)) : "(end of output)"))
+                lines.append("  replayed: " + (k < b.count ? String(b[k].prefix(200)) : "(end of output)"))
                 diverged = true; break
             }
             if newGens != expectedGens {
