@@ -20,6 +20,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CPty", path: "Sources/CPty"),
+        // The pre-filled line editor (`thought edit`, the human corrector): native libedit, one C file.
+        .target(name: "CLineEditor", path: "Sources/CLineEditor", linkerSettings: [.linkedLibrary("edit")]),
 
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         // The shipped default agent (made by `gtr sft env=points24 steps=8000 epochs=4 seed=1`).
@@ -29,7 +31,7 @@ let package = Package(
         .target(name: "Environments"),
         .target(name: "Correctors", dependencies: ["Environments", "CCurl"]),
         .target(name: "Shell", dependencies: [
-            "Training", "Agents", "Tensors", "Correctors", "Environments", "SessionLog", "CEditLine",
+            "Training", "Agents", "Tensors", "Correctors", "Environments", "SessionLog", "CEditLine", "CLineEditor",
         ]),
         .executableTarget(name: "gtr", dependencies: [
             "Shell", "Tensors",

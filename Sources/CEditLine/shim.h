@@ -14,3 +14,4 @@ static inline void gtr_rl_set_name(const char *name) { rl_readline_name = name; 
 static inline const char *gtr_rl_line_buffer(void) { return rl_line_buffer; }
 static inline int gtr_rl_point(void) { return rl_point; }
 static inline void gtr_rl_set_word_break(const char *chars) { rl_basic_word_break_characters = (char *)chars; }
+

@@ -138,7 +138,6 @@ extension Shell {
                 return try? self.editInEditor(text, editor: editor)
             }
             guard let src = self.lineSource else { return nil }
-            self.prompting(self.config.style.dim("current thought (empty line keeps it): ") + text)
             guard let line = src.readLine(prompt: "corrected> ", initial: text) else { return nil }
             return line.isEmpty ? text : line
         }, report: { [weak self] m in self?.prompting(self?.config.style.yellow(m) ?? m) })

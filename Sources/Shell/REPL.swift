@@ -1,4 +1,5 @@
 @preconcurrency import CEditLine
+import CLineEditor
 import Foundation
 
 /// Lines from libedit, with history and TAB completion (interactive terminals).
@@ -39,11 +40,15 @@ public final class EditLineSource: LineSource {
 
     public func readLine(prompt: String) -> String? { readLine(prompt: prompt, initial: nil) }
 
-    /// A line to replace `initial`. libedit's readline layer has no way to pre-fill its buffer (its startup hooks
-    /// and `rl_stuff_char` write into a buffer that `el_gets` then resets), so the current text is printed above
-    /// the prompt for copying; an empty line keeps it. `$EDITOR`, when set, gets the text pre-filled instead.
+    /// A line to replace `initial`, which is already in the editing buffer (a separate native EditLine replays it
+    /// as typed input, since libedit's readline layer resets any pre-inserted buffer). Emptying the line and
+    /// pressing Enter keeps nothing; Ctrl-D cancels.
     public func readLine(prompt: String, initial: String?) -> String? {
-        if let initial { print("current: " + initial + "\n(type the new text; an empty line keeps it)") }
+        if let initial {
+            guard let p = gtr_edit_prefilled(prompt, initial) else { return nil }
+            defer { free(p) }
+            return String(cString: p)
+        }
         guard let p = CEditLine.readline(prompt) else { return nil }
         defer { free(p) }
         let s = String(cString: p)
