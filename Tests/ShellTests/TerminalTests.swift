@@ -58,4 +58,28 @@ import Testing
         let history = (try? String(contentsOf: home.appendingPathComponent("history"), encoding: .utf8)) ?? ""
         #expect(history.contains("echo\\040alive") || history.contains("echo alive"), "\(history)")
     }
+
+    /// `thought edit` and the human corrector open the line editor with the text already in it.
+    @Test(.enabled(if: TerminalTests.tmuxAvailable)) func editorsArePreFilled() throws {
+        let home = tempDir()
+        let t = Tmux()
+        _ = t.tmux(["new-session", "-d", "-s", t.name, "-x", "220", "-y", "40",
+                    "env GTR_HOME=\(home.path) NO_COLOR=1 TERM=xterm OPENBLAS_NUM_THREADS=1 \(gtrBinary)"])
+        #expect(t.wait(for: "gtr>"), "\(t.screen())")
+        t.type("agent greedy=true", "Enter", expect: "greedy=true")
+        t.type("env points24 seed=1 solvable_only=true", "Enter", expect: "gtr[points24 #1 t=0]>")
+        t.type("think", "Enter", expect: "value:")
+        t.type("thought edit", "Enter", expect: "thought> {\"cards\": [10, 9, 3, 8], \"formula\": \"\", \"thoughts\": \"My cards")
+        // Ctrl-A, then Ctrl-K removes the pre-filled text: the buffer really holds it.
+        t.keys("C-a", "C-k", "{\"cards\": [10, 9, 3, 8], \"formula\": \"\", \"thoughts\": \"typed\", ", "Enter")
+        t.type("thought", "Enter", expect: "edited thought: {\"cards\": [10, 9, 3, 8], \"formula\": \"\", \"thoughts\": \"typed\",")
+        t.type("corrector use human", "Enter", expect: "corrector: human")
+        t.type("correct", "Enter", expect: "is the thought correct? [y/n]")
+        t.type("n", "Enter", expect: "corrected> {\"cards\":[10,9,3,8],\"formula\":\"\",\"thoughts\":\"typed\"}")
+        // Emacs keys work on the pre-filled text: go to the end, replace the closing of the thought.
+        t.keys("C-e", "BSpace", "BSpace", " again\"}", "Enter")
+        t.type("", expect: "verdict: NO")
+        #expect(t.screen().contains("{+again\"}+}"), "\(t.screen())")
+        t.keys("C-d")
+    }
 }
