@@ -90,6 +90,7 @@ rows.append(("solver: solvable? per hand", String(format: "%.0f µs", tAny / Dou
 
 // 5. Agent (issue 5).
 rows += try AgentBench.rows()
+rows += try CorrectorBench.rows()
 
 // 6. Tensor core (issue 4). Rows: benchmark | gtr | peer | ratio.
 var tensorRows: [(String, String, String, String)] = []

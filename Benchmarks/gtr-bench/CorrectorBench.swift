@@ -1,0 +1,66 @@
+import Correctors
+import Environments
+import Foundation
+import Synchronization
+import LoopbackHTTP
+
+/// Corrector speed (issue 6): oracle corrections per second on varied Points24 states, the cost of the cache
+/// key, and chat-corrector round trips per second against a local OpenAI-style server at concurrency 1 and 4.
+enum CorrectorBench {
+    /// Points24 states a few expert moves into random solvable deals, each with a thought (half of them wrong).
+    static func requests(_ n: Int) throws -> [CorrectionRequest] {
+        var rng = SeededRNG(seed: 11)
+        var out: [CorrectionRequest] = []
+        for i in 0..<n {
+            let e = Points24()
+            try e.reset(seed: UInt64(i), options: ["solvable_only": "true"])
+            for _ in 0..<rng.int(in: 0...4) {
+                let a = try Expert.answer(e, rng: &rng)
+                if e.isDone || a.action == "=" { break }
+                _ = try e.step(a.action)
+            }
+            var a = try Expert.answer(e, rng: &rng)
+            if i % 2 == 1 { a.text = a.text.replacingOccurrences(of: "\"cards\": [", with: "\"cards\": [1, ") }
+            out.append(try CorrectionRequest.from(env: e, output: a.text, targetFormula: nil))
+        }
+        return out
+    }
+
+    static func rows() throws -> [(String, String, String)] {
+        var rows: [(String, String, String)] = []
+        let reqs = try requests(400)
+        let oracle = OracleCorrector()
+        var verdicts = 0
+        let t = try time { for r in reqs { verdicts += try oracle.correct(r).verdict == .correct ? 1 : 0 } }
+        rows.append(("oracle corrections/s (points24, 400 states, half with wrong cards)", String(format: "%.0f", Double(reqs.count) / t),
+                     "\(verdicts) judged correct; includes solver and expert text"))
+        let th = time { for r in reqs.prefix(100) { _ = oracle.requestHash(r) } }
+        rows.append(("cache key per request (SHA-256 of prompt + 300×300 frame)", String(format: "%.2f ms", th / 100 * 1000), "request hash"))
+
+        let content = "{\"answer1\": \"a\", \"answer2\": \"b\", \"answer3\": \"c\", \"answer4\": \"d\", \"evaluation\": \"NO\", "
+            + "\"possible_solution\": \"YES\", \"target_formula\": \"4*6*(3-2)\", \"correction\": {\"cards\": [4, 6, 2, 3], \"formula\": \"\", \"thoughts\": \"t\"}}"
+        let body = chatReply(content: content)
+        let server = try LoopbackServer { _, _ in ScriptedResponse(text: body) }
+        defer { server.stop() }
+        var cfg = ChatConfig(baseURL: server.baseURL, model: "bench")
+        cfg.maxRetries = 0
+        let chat = try ChatCorrector(config: cfg)
+        nonisolated(unsafe) let sample = Array(reqs.prefix(8)).map { r -> CorrectionRequest in var r = r; r.targetFormula = "x"; return r }
+        _ = try chat.correct(sample[0])  // warm-up
+        for concurrency in [1, 4] {
+            let perWorker = 160 / concurrency
+            let failures = Mutex(0)
+            let elapsed = time {
+                DispatchQueue.concurrentPerform(iterations: concurrency) { w in
+                    for k in 0..<perWorker {
+                        let r = (try? chat.correct(sample[(w + k) % sample.count]))
+                        if r?.failure != nil || r == nil { failures.withLock { $0 += 1 } }
+                    }
+                }
+            }
+            rows.append(("chat corrector requests/s, concurrency \(concurrency) (local server)", String(format: "%.0f", 160 / elapsed),
+                         "frame as base64 PNG (~\(PNG.encode(sample[0].image).count / 1024) KiB) each; \(failures.withLock { $0 }) failures; server on the same 2 cores"))
+        }
+        return rows
+    }
+}
