@@ -45,7 +45,7 @@ let package = Package(
 
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Tensors"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
         .testTarget(name: "CorrectorsTests", dependencies: ["Correctors", "Environments", "LoopbackHTTP"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "SessionLog", "CPty", "LoopbackHTTP"], exclude: ["Fixtures"]),

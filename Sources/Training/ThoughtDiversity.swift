@@ -2,7 +2,7 @@ import Foundation
 
 /// Collapse diagnostics over a set of thoughts (GTR §7): distinct-n (distinct n-grams / all n-grams, pooled over
 /// the set) and self-BLEU (bigram BLEU of each text against all the others, NLTK `sentence_bleu` with weights
-/// (0.5, 0.5) and smoothing method 1, averaged). Collapsed thoughts have low distinct-n and self-BLEU near 1.
+/// (0.5, 0.5) and smoothing method 1, averaged; checked against NLTK by `scripts/selfbleu_golden.py`). Collapsed thoughts have low distinct-n and self-BLEU near 1.
 public enum ThoughtDiversity {
     static func words(_ s: String) -> [String] { s.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init) }
 
@@ -33,8 +33,9 @@ public enum ThoughtDiversity {
         var total = 0.0
         for i in w.indices {
             let hyp = w[i]
-            guard !hyp.isEmpty else { continue }
+            guard !hyp.isEmpty else { continue }   // brevity penalty 0
             var ps: [Double] = []
+            var unigramMatches = 0
             for (n, table) in [(1, uni), (2, bi)] {
                 var clipped = 0, count = 0
                 for (g, c) in table[i] {
@@ -42,11 +43,12 @@ public enum ThoughtDiversity {
                     for j in w.indices where j != i { best = max(best, table[j][g] ?? 0); if best >= c { break } }
                     clipped += min(c, best); count += c
                 }
-                _ = n
-                // method1: a zero numerator becomes epsilon 0.1
-                ps.append(count == 0 ? 0 : (clipped == 0 ? 0.1 : Double(clipped)) / Double(count))
+                if n == 1 { unigramMatches = clipped }
+                // NLTK: denominator max(1, count); method1 turns a zero numerator into epsilon 0.1.
+                ps.append((clipped == 0 ? 0.1 : Double(clipped)) / Double(max(1, count)))
             }
-            guard ps.allSatisfy({ $0 > 0 }) else { continue }
+            // NLTK returns 0 when no unigram matches at all (before any smoothing).
+            guard unigramMatches > 0 else { continue }
             // brevity penalty against the closest reference length
             let refLens = w.indices.filter { $0 != i }.map { w[$0].count }
             let closest = refLens.min { (abs($0 - hyp.count), $0) < (abs($1 - hyp.count), $1) }!
