@@ -1,0 +1,63 @@
+"""Plays command sequences in the real ALFWorld text engine (textworld PddlEnv + ALFWorld's AlfredDemangler) and
+prints what it answered, as JSON, for gtr's household conformance check (issue 7).
+
+    python scripts/alfworld_driver.py GAME.tw-pddl --commands CMDS.json       # play a given sequence
+    python scripts/alfworld_driver.py GAME.tw-pddl --random 40 --seed 3      # 40 random admissible commands
+                                                                              # (every 7th one made invalid)
+Output: {"intro": str, "admissible": [sorted], "won": bool,
+         "steps": [{"command": str, "feedback": str, "admissible": [sorted], "won": bool}, ...]}
+
+Needs `pip install alfworld==0.4.2` (textworld 1.7 with Fast Downward); no ALFWorld data download.
+Behaviour observed with it that the native engine reproduces: admissible commands are the rendered templates of
+the applicable grounded operators, sorted; `go to` the current receptacle and `examine OBJECT` for objects not
+held are never admissible; anything not admissible answers "Nothing happens."; lists render as "a x", "a x, and
+a y", "a x, a y, and a z" or "nothing", in the order of the entities' PDDL names.
+"""
+import argparse
+import json
+import random
+import sys
+
+ARGV = list(sys.argv)  # fast_downward's translator overwrites sys.argv
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("game")
+    p.add_argument("--commands")
+    p.add_argument("--random", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(ARGV[1:])
+
+    import textworld
+    from alfworld.agents.environment.alfred_tw_env import AlfredDemangler
+
+    infos = textworld.EnvInfos(won=True, admissible_commands=True)
+    env = textworld.start(a.game, infos, wrappers=[AlfredDemangler()])
+    s = env.reset()
+    out = {"intro": s.feedback, "admissible": sorted(s.admissible_commands), "won": bool(s.won), "steps": []}
+    if a.commands:
+        with open(a.commands) as f:
+            commands = json.load(f)
+    else:
+        commands = None
+    rng = random.Random(a.seed)
+    n = len(commands) if commands is not None else a.random
+    admissible = sorted(s.admissible_commands)
+    for k in range(n):
+        if commands is not None:
+            c = commands[k]
+        elif k % 7 == 6:
+            c = rng.choice(["jump around", "take unicorn 1 from countertop 1", "go to moon 1", admissible[0] + " now"])
+        else:
+            c = rng.choice(admissible)
+        s, _, done = env.step(c)
+        admissible = sorted(s.admissible_commands)
+        out["steps"].append({"command": c, "feedback": s.feedback, "admissible": admissible, "won": bool(s.won)})
+        if done:
+            break
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
