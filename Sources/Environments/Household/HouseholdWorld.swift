@@ -168,6 +168,9 @@ public final class HouseholdWorld {
         case "and": return items.dropFirst().allSatisfy { evaluate($0, bindings) }
         case "or": return items.dropFirst().contains { evaluate($0, bindings) }
         case "not": return items.count == 2 && !evaluate(items[1], bindings)
+        case "=": // (= ?a ?b)
+            guard items.count == 3, let x = items[1].atom, let y = items[2].atom else { return false }
+            return (bindings[x] ?? x) == (bindings[y] ?? y)
         case "imply": return items.count == 3 && (!evaluate(items[1], bindings) || evaluate(items[2], bindings))
         case "exists", "forall":
             guard items.count == 3 else { return false }
