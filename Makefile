@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 # core); a core type inherited from the environment would override that choice, so it is not passed on.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: run test bench bench-peers setup build clean
+.PHONY: run test bench bench-peers setup build clean alfworld conformance
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -42,6 +42,14 @@ bench-peers: setup
 	@{ echo "{\"1\": $$($(PEER_VENV)/bin/python scripts/peer_train_step.py 1 10),"; \
 	   echo " \"2\": $$($(PEER_VENV)/bin/python scripts/peer_train_step.py 2 10)}"; } > .build/bench-peers.json
 	@.build/release/gtr-bench
+
+# The real ALFWorld text engine (alfworld 0.4.2 from PyPI, no data download) in a private virtualenv: the
+# household conformance test compares gtr's native engine with it step by step.
+ALFWORLD_VENV ?= .venv-alfworld
+alfworld: setup
+	@test -x $(ALFWORLD_VENV)/bin/python && $(ALFWORLD_VENV)/bin/python -c "import alfworld" 2>/dev/null || { \
+	  dpkg -s python3-venv >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then S=""; else S=sudo; fi; $$S apt-get install -y -qq python3-venv; }; \
+	  python3 -m venv $(ALFWORLD_VENV) && $(ALFWORLD_VENV)/bin/pip install -q alfworld==0.4.2; }
 
 clean:
 	rm -rf .build

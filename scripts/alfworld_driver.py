@@ -4,6 +4,8 @@ prints what it answered, as JSON, for gtr's household conformance check (issue 7
     python scripts/alfworld_driver.py GAME.tw-pddl --commands CMDS.json       # play a given sequence
     python scripts/alfworld_driver.py GAME.tw-pddl --random 40 --seed 3      # 40 random admissible commands
                                                                               # (every 7th one made invalid)
+    python scripts/alfworld_driver.py --batch JOBS.json                       # many games in one process:
+        JOBS = [{"game": PATH, "commands": [...]} or {"game": PATH, "random": N, "seed": S}, ...] → a JSON list
 Output: {"intro": str, "admissible": [sorted], "won": bool,
          "steps": [{"command": str, "feedback": str, "admissible": [sorted], "won": bool}, ...]}
 
@@ -21,28 +23,16 @@ import sys
 ARGV = list(sys.argv)  # fast_downward's translator overwrites sys.argv
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("game")
-    p.add_argument("--commands")
-    p.add_argument("--random", type=int, default=0)
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args(ARGV[1:])
-
+def play(game, commands=None, n_random=0, seed=0):
     import textworld
     from alfworld.agents.environment.alfred_tw_env import AlfredDemangler
 
     infos = textworld.EnvInfos(won=True, admissible_commands=True)
-    env = textworld.start(a.game, infos, wrappers=[AlfredDemangler()])
+    env = textworld.start(game, infos, wrappers=[AlfredDemangler()])
     s = env.reset()
     out = {"intro": s.feedback, "admissible": sorted(s.admissible_commands), "won": bool(s.won), "steps": []}
-    if a.commands:
-        with open(a.commands) as f:
-            commands = json.load(f)
-    else:
-        commands = None
-    rng = random.Random(a.seed)
-    n = len(commands) if commands is not None else a.random
+    rng = random.Random(seed)
+    n = len(commands) if commands is not None else n_random
     admissible = sorted(s.admissible_commands)
     for k in range(n):
         if commands is not None:
@@ -56,7 +46,28 @@ def main():
         out["steps"].append({"command": c, "feedback": s.feedback, "admissible": admissible, "won": bool(s.won)})
         if done:
             break
-    json.dump(out, sys.stdout)
+    env.close()
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("game", nargs="?")
+    p.add_argument("--commands")
+    p.add_argument("--random", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch")
+    a = p.parse_args(ARGV[1:])
+    if a.batch:
+        with open(a.batch) as f:
+            jobs = json.load(f)
+        json.dump([play(j["game"], j.get("commands"), j.get("random", 0), j.get("seed", 0)) for j in jobs], sys.stdout)
+        return
+    commands = None
+    if a.commands:
+        with open(a.commands) as f:
+            commands = json.load(f)
+    json.dump(play(a.game, commands, a.random, a.seed), sys.stdout)
 
 
 if __name__ == "__main__":
