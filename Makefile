@@ -1,6 +1,6 @@
 # gtr — two commands: `make run` and `make test`.
 SHELL := /bin/bash
-APT_PACKAGES := libedit-dev libopenblas-dev libsqlite3-dev libcurl4-openssl-dev tmux python3
+APT_PACKAGES := libedit-dev libopenblas-dev libsqlite3-dev libcurl4-openssl-dev tmux python3 python3-venv
 SWIFT_RELEASE := swift build -c release
 # Tests run in release (numeric code is 10-100x slower in debug) with @testable imports enabled.
 SWIFT_TEST := swift test -c release -Xswiftc -enable-testing
@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 # core); a core type inherited from the environment would override that choice, so it is not passed on.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: run test bench bench-peers setup build clean alfworld conformance
+.PHONY: run test bench bench-peers setup build clean alfworld
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -48,7 +48,6 @@ bench-peers: setup
 ALFWORLD_VENV ?= .venv-alfworld
 alfworld: setup
 	@test -x $(ALFWORLD_VENV)/bin/python && $(ALFWORLD_VENV)/bin/python -c "import alfworld" 2>/dev/null || { \
-	  dpkg -s python3-venv >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then S=""; else S=sudo; fi; $$S apt-get install -y -qq python3-venv; }; \
 	  python3 -m venv $(ALFWORLD_VENV) && $(ALFWORLD_VENV)/bin/pip install -q alfworld==0.4.2; }
 
 clean:
