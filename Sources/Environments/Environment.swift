@@ -245,3 +245,4 @@ extension Points24: FrameRenderable {}
 extension EZPoints: FrameRenderable {}
 extension NumberLine: FrameRenderable {}
 extension Blackjack: FrameRenderable {}
+extension Household: FrameRenderable {}

@@ -18,7 +18,7 @@ struct CommandSpec: Sendable {
 extension Shell {
     static let groups = ["shell", "environment", "agent", "corrector", "log"]
 
-    static var allCommands: [CommandSpec] { coreCommands + environmentCommands + modelCommands + agentCommands + correctorCommands + logCommands }
+    static var allCommands: [CommandSpec] { coreCommands + environmentCommands + householdCommands + modelCommands + agentCommands + correctorCommands + logCommands }
 
     /// Names TAB completion offers for the first word.
     public static var commandNames: [String] { allCommands.flatMap { [$0.name] + $0.aliases }.sorted() }

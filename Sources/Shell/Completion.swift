@@ -28,8 +28,19 @@ public enum Completion {
         case "help":
             if words.count == 1 { list = Shell.commandNames }
         case "act":
-            list = shell?.env?.legalActions ?? []
-            list += ["text="]
+            if let h = shell?.env as? Household {
+                // Household commands are several words: offer the next word of every admissible command that
+                // starts with the words typed so far.
+                let typed = Array(words.dropFirst())
+                list = h.legalActions.compactMap { c in
+                    let w = c.split(separator: " ").map(String.init)
+                    guard w.count > typed.count, Array(w.prefix(typed.count)) == typed else { return nil }
+                    return w[typed.count]
+                }
+            } else {
+                list = shell?.env?.legalActions ?? []
+                list += ["text="]
+            }
         case "run", "source", "image":
             if words.count == 1 { return paths(current, cwd: cwd) }
         case "save":

@@ -62,6 +62,17 @@ extension Shell {
                 return
             }
             guard !a.positional.isEmpty else { throw CommandError("usage: act TOKEN... (legal: \(e.legalActions.joined(separator: " ")))") }
+            if e is Household {
+                // One household command per act, words joined; a command that is not admissible is played as the
+                // real engine plays it ("Nothing happens.", reward −1).
+                guard !e.isDone else { throw EnvironmentError.episodeOver }
+                let command = a.positional.joined(separator: " ")
+                let snapshot = e.clone()
+                let r = try e.step(command)
+                sh.undoStack.append((snapshot, sh.episodeReturn, sh.lastReward))
+                sh.record(r, action: command, source: sh.config.interactive ? "human" : "script", parsed: nil)
+                return
+            }
             for tok in a.positional {
                 try Interrupt.check()
                 guard e.legalActions.contains(tok) else { throw EnvironmentError.unknownAction(tok, legal: e.legalActions) }

@@ -90,6 +90,13 @@ public final class HouseholdWorld {
         state = s
     }
 
+    /// A copy that shares the static game and owns its state (undo, side-by-side play, the expert's lookahead).
+    public init(copying o: HouseholdWorld) {
+        task = o.task; problem = o.problem; receptacles = o.receptacles; objects = o.objects; names = o.names; idByName = o.idByName
+        recLocation = o.recLocation; recType = o.recType; objType = o.objType; openable = o.openable; canContain = o.canContain
+        props = o.props; typed = o.typed; other = o.other; initial = o.initial; state = o.state
+    }
+
     /// Loads a `game.tw-pddl` (JSON with `pddl_problem` and the `grammar` that holds the task sentence).
     public convenience init(gameFile url: URL) throws {
         let data: Data
