@@ -93,6 +93,29 @@ public struct CorrectorPrompt: Sendable, Equatable {
             \(thought)
             """
             return CorrectorPrompt(system: system, user: user, questionCount: 2, hasTarget: false, offersTool: false)
+        case let h as Household:
+            let system = "You are an expert in the ALFRED embodied environment: the player must navigate, take certain objects, "
+                + "interact with objects if necessary (heat in a microwave, cool in a fridge, clean in a sink, turn on a lamp), and "
+                + "finally put objects in the designated place."
+            let admissible = h.legalActions.map { "'\($0)'" }.joined(separator: ", ")
+            let previous = h.history.map { "'\($0)'" }.joined(separator: ", ")
+            let user = """
+            You will be given an image of what the player sees, its task, its previous actions, its admissible actions and its \
+            thought. The player's thought may be wrong, please evaluate its correctness by the following aspects:
+            1. What objects are visible, and is the player holding something? Does the thought identify the image correctly?
+            2. Given the task and the previous actions, what should the next sub-goal be (pick up the object, heat, cool, \
+            clean or light it if needed, then place it)? Is the thought aligned with it?
+            3. Does the chosen admissible action reach that sub-goal and take effect? (If the target is not in sight, go to an \
+            unexplored location; take the required objects; use the receptacles.)
+            \(closing) (one of the admissible actions) and finally provide the correct thought.
+            Reply with one JSON object: {"answer1": "...", "answer2": "...", "answer3": "...", "evaluation": "YES" or "NO", \
+            "correction": {"thoughts": "..."} or null}
+            [Task] \(h.task)
+            [Previous Actions] [\(previous)]
+            [Admissible Actions] [\(admissible)]
+            [The player's thought] \(r.thoughtText)
+            """
+            return CorrectorPrompt(system: system, user: user, questionCount: 3, hasTarget: false, offersTool: false)
         default:
             let system = "You are judging the reasoning of a player in the game '\(r.env.name)'."
             let user = """

@@ -29,7 +29,8 @@ public final class OracleCorrector: Corrector {
         case let g as EZPoints: try formulaGame(g, target: 12, solver: Expert.ezSolver, r, prompt, &reply, &rng)
         case let n as NumberLine: try numberLine(n, r, &reply, &rng)
         case let b as Blackjack: try blackjack(b, r, &reply, &rng)
-        default: throw CorrectorError.unsupported("the oracle knows the card games (points24, ezpoints, numberline, blackjack), not \(r.env.name)")
+        case let h as Household: household(h, r, &reply, &rng)
+        default: throw CorrectorError.unsupported("the oracle knows the card games and alfworld, not \(r.env.name)")
         }
         reply.rawReply = replyJSON(reply, prompt: prompt).serialized()
         reply.latency = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -175,6 +176,45 @@ public final class OracleCorrector: Corrector {
         ]
         reply.verdict = totalOK && actionOK ? .correct : .incorrect
         if reply.verdict == .incorrect { reply.correction = try Self.correction(from: try Expert.answer(b, rng: &rng).text, agentAction: r.agentAction) }
+    }
+
+    /// ALFWorld (GTR §5.7's three questions), answered from the true state and the expert's plan. The action is
+    /// right when it is the expert's next command or shortens the expert's remaining plan; the thought must name
+    /// what the agent is at (or say it is in the middle of the room) and what it holds.
+    func household(_ h: Household, _ r: CorrectionRequest, _ reply: inout CorrectorReply, _ rng: inout SeededRNG) {
+        guard let w = h.world else { reply.verdict = .none; reply.failure = "no household episode"; return }
+        let text = (r.thought["thoughts"]?.stringValue ?? "").lowercased()
+        let here = w.here.map { w.name($0) }
+        let held = w.state.holding.map { w.name($0) }
+        let visible = w.here.flatMap { rec in w.objects.filter { w.state.inReceptacle[$0] == rec } }.map { w.name($0) }
+        let placeOK = here.isEmpty ? (text.contains("middle") || !here.contains { text.contains($0) }) : here.contains { text.contains($0) }
+        let heldOK = held.map { text.contains($0) || text.contains(String($0.split(separator: " ")[0])) } ?? !text.contains("holding a")
+        let a1 = (here.isEmpty ? "The player is in the middle of the room" : "The player is at \(HouseholdWorld.list(here, article: false))")
+            + (visible.isEmpty ? "" : ", where it sees \(HouseholdWorld.list(visible))") + "; it holds \(held ?? "nothing"). "
+            + (placeOK && heldOK ? "The thought describes this correctly." : "The thought does not describe this correctly.")
+        let plan = HouseholdExpert.plan(w)
+        let next = plan.first
+        let a2 = next.map { "Toward '\(h.task)', the next step is '\($0)' (\(plan.count) step(s) left)." } ?? "The task is already done."
+        var actionOK = false
+        if let a = r.agentAction, w.admissibleCommands.contains(a) {
+            if a == next { actionOK = true } else {
+                let trial = HouseholdWorld(copying: w)
+                trial.execute(a)
+                actionOK = trial.won || (HouseholdExpert.plan(trial).count < plan.count && !HouseholdExpert.plan(trial).isEmpty)
+            }
+        }
+        let a3 = actionOK ? "'\(r.agentAction ?? "")' brings the player closer to the task." : "'\(r.agentAction ?? "none")' "
+            + (r.agentAction.map { w.admissibleCommands.contains($0) } ?? false ? "does not bring the player closer to the task." : "is not an admissible action.")
+        reply.answers = [a1, a2, a3]
+        reply.verdict = placeOK && heldOK && actionOK ? .correct : .incorrect
+        guard reply.verdict == .incorrect, let next else { return }
+        let where_ = here.isEmpty ? "I am in the middle of the room" : "I am at \(HouseholdWorld.list(here, article: false))"
+        let sees = visible.isEmpty ? "" : rng.pick([" and I see \(HouseholdWorld.list(visible))", ", where there is \(HouseholdWorld.list(visible))"])
+        let holds = held.map { ", holding the \($0)" } ?? rng.pick([", with empty hands", ", holding nothing"])
+        let why = rng.pick(["To \(h.task), the next step is to \(next).", "My task is to \(h.task), so next I \(next).", "The task is to \(h.task); I should \(next) now."])
+        var pairs: [(String, JSONValue)] = [("thoughts", .string("\(where_)\(sees)\(holds). \(why)"))]
+        if let a = r.agentAction { pairs.append(("action", .string(a))) }
+        reply.correction = .object(pairs)
     }
 
     /// The reply as the JSON a chat corrector would send (the ledger's `reply` column).

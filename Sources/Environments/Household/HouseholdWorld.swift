@@ -210,10 +210,10 @@ public final class HouseholdWorld {
 
     // MARK: text
 
-    func name(_ id: String) -> String { names[id] ?? id }
+    public func name(_ id: String) -> String { names[id] ?? id }
 
     /// "nothing", "a x", "a x, and a y", "a x, a y, and a z" (the grammar's list separators).
-    static func list(_ items: [String], article: Bool = true) -> String {
+    public static func list(_ items: [String], article: Bool = true) -> String {
         let w = article ? items.map { "a " + $0 } : items
         switch w.count {
         case 0: return "nothing"
@@ -253,7 +253,7 @@ public final class HouseholdWorld {
         return "There's nothing special about \(n)."
     }
 
-    var here: [String] { receptacles.filter { recLocation[$0] == state.agentLocation } }
+    public var here: [String] { receptacles.filter { recLocation[$0] == state.agentLocation } }
 
     /// What `look` answers during play.
     public func look() -> String {
