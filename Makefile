@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 # core); a core type inherited from the environment would override that choice, so it is not passed on.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: run test bench bench-peers setup build clean alfworld
+.PHONY: run test bench bench-peers setup build clean alfworld conformance
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -49,6 +49,10 @@ ALFWORLD_VENV ?= .venv-alfworld
 alfworld: setup
 	@test -x $(ALFWORLD_VENV)/bin/python && $(ALFWORLD_VENV)/bin/python -c "import alfworld" 2>/dev/null || { \
 	  python3 -m venv $(ALFWORLD_VENV) && $(ALFWORLD_VENV)/bin/pip install -q alfworld==0.4.2; }
+
+# The same comparison on other games, e.g. the official ones: make conformance ALFWORLD_DATA=~/alfworld/json_2.1.1/train
+conformance: alfworld build
+	@.build/release/gtr conformance $(if $(ALFWORLD_DATA),dir=$(ALFWORLD_DATA)) games=$(or $(GAMES),50)
 
 clean:
 	rm -rf .build

@@ -140,6 +140,8 @@ extension Shell {
     func startEpisode(env e: Environment, seed: UInt64?, options: [String: String]) throws {
         var opts = options
         opts.removeValue(forKey: "seed")
+        // Paths in options are relative to the shell's working directory.
+        if let g = opts["game"], !g.hasPrefix("/") { opts["game"] = resolve(g).path }
         try e.reset(seed: seed, options: opts)
         endEpisodeIfOpen()
         if env !== e { env = e }

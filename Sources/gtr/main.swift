@@ -21,7 +21,7 @@ struct GTR: ParsableCommand {
         abstract: "A shell for debugging thought collapse in RL-trained vision-language agents.",
         version: Shell.statusLines(database: ShellConfig.defaultHome().appendingPathComponent("gtr.sqlite").path, session: nil, healthy: true)
             .joined(separator: "\n"),
-        subcommands: [Interactive.self, RunScript.self, ReplaySession.self, TrainSFT.self],
+        subcommands: [Interactive.self, RunScript.self, ReplaySession.self, TrainSFT.self, GenHousehold.self, Conformance.self],
         defaultSubcommand: Interactive.self)
 }
 
@@ -104,6 +104,35 @@ struct TrainSFT: ParsableCommand {
         shell.close()
         if !ok { throw ExitCode(1) }
     }
+}
+
+/// Runs one shell command with key=value arguments, as the CLI subcommands below do.
+func runShellCommand(_ name: String, _ options: [String], _ common: CommonOptions) throws {
+    Interrupt.install()
+    let shell = Shell(config: common.config(interactive: isatty(STDOUT_FILENO) == 1))
+    let ok = shell.execute(([name] + options).joined(separator: " "))
+    shell.close()
+    if !ok { throw ExitCode(1) }
+}
+
+struct GenHousehold: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gen-household",
+        abstract: "Write generated household games in ALFWorld's format (game.tw-pddl + traj_data.json).",
+        discussion: "e.g. gtr gen-household out=games task=all games=2 seed=0 (needs alfworld's domain and grammar: make alfworld).")
+    @Argument(help: "key=value options: out task games seed") var options: [String] = []
+    @OptionGroup var common: CommonOptions
+    func run() throws { try runShellCommand("gen-household", options, common) }
+}
+
+struct Conformance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conformance",
+        abstract: "Compare gtr's household engine with the real ALFWorld engine step by step.",
+        discussion: "e.g. gtr conformance games=2, or gtr conformance dir=$ALFWORLD_DATA/json_2.1.1/train games=50.")
+    @Argument(help: "key=value options: dir games random seed") var options: [String] = []
+    @OptionGroup var common: CommonOptions
+    func run() throws { try runShellCommand("conformance", options, common) }
 }
 
 BLASRuntime.ensureOptimalCore()
