@@ -50,14 +50,50 @@ def play(game, commands=None, n_random=0, seed=0):
     return out
 
 
+def bench(games, steps, seed):
+    """Mean seconds per load, reset and step (random admissible commands) of the real engine."""
+    import time
+    import textworld
+    from alfworld.agents.environment.alfred_tw_env import AlfredDemangler
+
+    infos = textworld.EnvInfos(won=True, admissible_commands=True)
+    rng = random.Random(seed)
+    load = reset = step = 0.0
+    n_steps = n_resets = 0
+    for g in games:
+        t = time.perf_counter()
+        env = textworld.start(g, infos, wrappers=[AlfredDemangler()])
+        s = env.reset()
+        load += time.perf_counter() - t
+        for _ in range(2):
+            t = time.perf_counter()
+            s = env.reset()
+            reset += time.perf_counter() - t
+            n_resets += 1
+            for _ in range(steps):
+                c = rng.choice(sorted(s.admissible_commands))
+                t = time.perf_counter()
+                s, _, done = env.step(c)
+                step += time.perf_counter() - t
+                n_steps += 1
+                if done:
+                    break
+        env.close()
+    return {"load": load / len(games), "reset": reset / n_resets, "step": step / n_steps, "steps": n_steps}
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("game", nargs="?")
+    p.add_argument("--bench", nargs="*")
     p.add_argument("--commands")
     p.add_argument("--random", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch")
     a = p.parse_args(ARGV[1:])
+    if a.bench:
+        json.dump(bench(a.bench, a.random or 30, a.seed), sys.stdout)
+        return
     if a.batch:
         with open(a.batch) as f:
             jobs = json.load(f)

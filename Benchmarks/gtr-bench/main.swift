@@ -4,12 +4,18 @@ import Shell
 import Tensors
 
 // `make bench`: one table of the shell's, the card environments' and the tensor core's speed on this machine.
-// Child modes (used by the parent for per-process measurements): `train-step`, `sgemm-raw`.
+// Child modes (used by the parent for per-process measurements): `train-step`, `sgemm-raw`; `household` prints
+// only the household rows.
 let args = CommandLine.arguments
 if args.count > 1 && args[1] == "sgemm-raw" {
     // No core fix here: whatever OpenBLAS detected on its own.
     let r = [256, 1024].map { TensorBench.sgemm($0).raw }
     print(String(format: "{\"core\": \"%@\", \"g256\": %.2f, \"g1024\": %.2f}", BLASRuntime.coreName, r[0], r[1]))
+    exit(0)
+}
+if args.count > 1 && args[1] == "household" {
+    // Only the household rows (quick check of issue 7's speed goal).
+    for r in try HouseholdBench.rows() { print("| \(r.0) | \(r.1) | \(r.2) |") }
     exit(0)
 }
 BLASRuntime.ensureOptimalCore()
@@ -91,6 +97,7 @@ rows.append(("solver: solvable? per hand", String(format: "%.0f µs", tAny / Dou
 // 5. Agent (issue 5).
 rows += try AgentBench.rows()
 rows += try CorrectorBench.rows()
+rows += try HouseholdBench.rows()
 
 // 6. Tensor core (issue 4). Rows: benchmark | gtr | peer | ratio.
 var tensorRows: [(String, String, String, String)] = []

@@ -39,7 +39,13 @@ public final class HouseholdWorld {
     let typed: [String: [String]]       // PDDL type → names
     var other: Set<[String]>            // facts with predicates the engine does not model (kept for goals)
     public private(set) var initial: State
-    public var state: State
+    /// The current state; any change invalidates the cached operators and goal test.
+    public var state: State { didSet { version &+= 1 } }
+    /// Receptacles by location (static), sorted.
+    let receptaclesAt: [String: [String]]
+    private var version = 0
+    private var cachedOperators: (version: Int, ops: [(String, () -> String)])?
+    private var cachedWon: (version: Int, won: Bool)?
 
     public init(problem: PDDLProblem, task: String) throws {
         self.problem = problem
@@ -86,6 +92,9 @@ public final class HouseholdWorld {
         s.agentLocation = agent; s.opened = opened; s.inReceptacle = inRec; s.objectLocation = objLoc; s.holding = holding
         self.recLocation = recLocation; self.recType = recType; self.objType = objType; self.openable = openable
         self.canContain = canContain; self.props = props; self.other = other
+        var at: [String: [String]] = [:]
+        for r in receptacles { if let l = recLocation[r] { at[l, default: []].append(r) } }
+        receptaclesAt = at
         initial = s
         state = s
     }
@@ -94,7 +103,7 @@ public final class HouseholdWorld {
     public init(copying o: HouseholdWorld) {
         task = o.task; problem = o.problem; receptacles = o.receptacles; objects = o.objects; names = o.names; idByName = o.idByName
         recLocation = o.recLocation; recType = o.recType; objType = o.objType; openable = o.openable; canContain = o.canContain
-        props = o.props; typed = o.typed; other = o.other; initial = o.initial; state = o.state
+        props = o.props; typed = o.typed; other = o.other; initial = o.initial; state = o.state; receptaclesAt = o.receptaclesAt
     }
 
     /// Loads a `game.tw-pddl` (JSON with `pddl_problem` and the `grammar` that holds the task sentence).
@@ -206,7 +215,126 @@ public final class HouseholdWorld {
         }
     }
 
-    public var won: Bool { evaluate(problem.goal) }
+    /// The goal, compiled once: variables become slots, so testing it allocates nothing per binding.
+    indirect enum Formula {
+        case and([Formula]), or([Formula]), not(Formula)
+        case equal(Term, Term)
+        case quantified(exists: Bool, slots: [(Int, [String])], body: Formula)
+        case atom(String, [Term])
+        case unary(String, Term)
+        case binary(String, Term, Term)
+        case constant(Bool)
+    }
+    enum Term { case slot(Int), name(String) }
+
+    lazy var compiledGoal: Formula = {
+        var slots: [String: Int] = [:]
+        func term(_ a: String) -> Term { slots[a].map { .slot($0) } ?? .name(a) }
+        func compile(_ e: SExpr) -> Formula {
+            let items = e.items
+            switch e.head {
+            case "and": return .and(items.dropFirst().map(compile))
+            case "or": return .or(items.dropFirst().map(compile))
+            case "not": return items.count == 2 ? .not(compile(items[1])) : .constant(false)
+            case "imply": return items.count == 3 ? .or([.not(compile(items[1])), compile(items[2])]) : .constant(false)
+            case "=":
+                guard items.count == 3, let x = items[1].atom, let y = items[2].atom else { return .constant(false) }
+                return .equal(term(x), term(y))
+            case "exists", "forall":
+                guard items.count == 3 else { return .constant(false) }
+                var vars: [(String, String)] = [], pending: [String] = []
+                var it = items[1].items.compactMap(\.atom)[...]
+                while let a = it.popFirst() {
+                    if a == "-", let t = it.popFirst() { vars += pending.map { ($0, t) }; pending = [] } else { pending.append(a) }
+                }
+                vars += pending.map { ($0, "object") }
+                let saved = slots
+                let bound = vars.map { v -> (Int, [String]) in let k = slots.count; slots[v.0] = k; return (k, typed[v.1] ?? []) }
+                let body = compile(items[2])
+                slots = saved
+                return .quantified(exists: e.head == "exists", slots: bound, body: body)
+            default:
+                let atoms = items.compactMap(\.atom)
+                guard atoms.count == items.count, let p = atoms.first else { return .constant(false) }
+                if atoms.count == 2 { return .unary(p, term(atoms[1])) }
+                if atoms.count == 3 { return .binary(p, term(atoms[1]), term(atoms[2])) }
+                return .atom(p, atoms.dropFirst().map(term))
+            }
+        }
+        return compile(problem.goal)
+    }()
+
+    func test(_ f: Formula, _ b: inout [String]) -> Bool {
+        switch f {
+        case let .and(fs): for x in fs where !test(x, &b) { return false }; return true
+        case let .or(fs): for x in fs where test(x, &b) { return true }; return false
+        case let .not(x): return !test(x, &b)
+        case let .constant(v): return v
+        case let .equal(x, y): return value(x, b) == value(y, b)
+        case let .quantified(exists, slots, body):
+            func go(_ k: Int) -> Bool {
+                if k == slots.count { return test(body, &b) }
+                let (slot, domain) = slots[k]
+                while b.count <= slot { b.append("") }
+                for v in domain {
+                    b[slot] = v
+                    let r = go(k + 1)
+                    if exists && r { return true }
+                    if !exists && !r { return false }
+                }
+                return !exists
+            }
+            return go(0)
+        case let .atom(p, terms): return holds(p, terms.map { value($0, b) })
+        case let .unary(p, x): return holds1(p, value(x, b))
+        case let .binary(p, x, y): return holds2(p, value(x, b), value(y, b))
+        }
+    }
+
+    /// Unary facts without building an atom array (the goal test's inner loop).
+    func holds1(_ p: String, _ a: String) -> Bool {
+        switch p {
+        case "openable": return openable.contains(a)
+        case "opened": return state.opened.contains(a)
+        case "holdsany": return state.holding != nil
+        case "isclean": return state.clean.contains(a)
+        case "ishot": return state.hot.contains(a)
+        case "iscool": return state.cool.contains(a)
+        case "ison": return state.on.contains(a)
+        case "istoggled": return state.toggled.contains(a)
+        case "issliced": return state.sliced.contains(a)
+        default: return props[p] != nil ? has(p, a) : other.contains([p, a])
+        }
+    }
+
+    func holds2(_ p: String, _ a: String, _ b: String) -> Bool {
+        switch p {
+        case "atlocation": return state.agentLocation == b
+        case "receptacleatlocation": return recLocation[a] == b
+        case "objectatlocation": return state.objectLocation[a] == b
+        case "inreceptacle": return state.inReceptacle[a] == b
+        case "receptacletype": return recType[a] == b
+        case "objecttype": return objType[a] == b
+        case "cancontain": return canContain.contains([a, b])
+        case "holds": return state.holding == b
+        default: return other.contains([p, a, b])
+        }
+    }
+
+    @inline(__always) func value(_ t: Term, _ b: [String]) -> String {
+        switch t { case let .slot(k): return k < b.count ? b[k] : ""; case let .name(n): return n }
+    }
+
+    /// Truth of predicate `p` over `a` (the arguments, without the predicate).
+    func holds(_ p: String, _ a: [String]) -> Bool { holds([p] + a) }
+
+    public var won: Bool {
+        if let c = cachedWon, c.version == version { return c.won }
+        var slots: [String] = []
+        let w = test(compiledGoal, &slots)
+        cachedWon = (version, w)
+        return w
+    }
 
     // MARK: text
 
@@ -223,6 +351,9 @@ public final class HouseholdWorld {
     }
 
     func contents(_ r: String) -> [String] { objects.filter { state.inReceptacle[$0] == r }.map(name) }
+
+    /// The sorted admissible commands, computed once per state.
+    private var cachedAdmissible: (version: Int, list: [String])?
 
     func examineReceptacle(_ r: String) -> String {
         if openable.contains(r) {
@@ -253,7 +384,7 @@ public final class HouseholdWorld {
         return "There's nothing special about \(n)."
     }
 
-    public var here: [String] { receptacles.filter { recLocation[$0] == state.agentLocation } }
+    public var here: [String] { receptaclesAt[state.agentLocation] ?? [] }
 
     /// What `look` answers during play.
     public func look() -> String {
@@ -300,9 +431,19 @@ public final class HouseholdWorld {
 
     /// Every applicable operator as (command, effect and feedback). The first operator rendering a command wins.
     func operators() -> [(String, () -> String)] {
+        if let c = cachedOperators, c.version == version { return c.ops }
+        let ops = buildOperators()
+        cachedOperators = (version, ops)
+        return ops
+    }
+
+    func buildOperators() -> [(String, () -> String)] {
         var ops: [(String, () -> String)] = []
         let s = state
         let rs = here
+        // Objects by receptacle, in sorted-id order.
+        var inside: [String: [String]] = [:]
+        for o in objects { if let r = s.inReceptacle[o] { inside[r, default: []].append(o) } }
         ops.append(("help", { HouseholdWorld.helpText }))
         ops.append(("inventory", { [self] in
             state.holding.map { "You are carrying: \(HouseholdWorld.list([name($0)]))." } ?? "You are not carrying anything."
@@ -312,7 +453,7 @@ public final class HouseholdWorld {
         var seenLocations = Set<String>()
         for r in receptacles {
             guard let l = recLocation[r], l != s.agentLocation, seenLocations.insert(l).inserted else { continue }
-            let atL = receptacles.filter { recLocation[$0] == l }
+            let atL = receptaclesAt[l] ?? [r]
             ops.append(("go to " + HouseholdWorld.list(atL.map(name), article: false), { [self] in
                 state.agentLocation = l
                 return "You arrive at \(name(r)). " + examineReceptacle(r)
@@ -329,7 +470,7 @@ public final class HouseholdWorld {
             }
             let accessible = !openable.contains(r) || s.opened.contains(r)
             if accessible, s.holding == nil {
-                for o in objects where s.inReceptacle[o] == r && has("pickupable", o) {
+                for o in inside[r] ?? [] where has("pickupable", o) {
                     ops.append(("take \(name(o)) from \(name(r))", { [self] in
                         state.inReceptacle[o] = nil; state.objectLocation[o] = nil; state.holding = o
                         return "You pick up the \(name(o)) from the \(name(r))."
@@ -357,7 +498,7 @@ public final class HouseholdWorld {
                     }))
                 }
             }
-            for o in objects where has("toggleable", o) && s.inReceptacle[o] == r {
+            for o in inside[r] ?? [] where has("toggleable", o) {
                 ops.append(("use \(name(o))", { [self] in
                     if state.on.contains(o) { state.on.remove(o) } else { state.on.insert(o) }
                     state.toggled.insert(o)
@@ -377,7 +518,12 @@ public final class HouseholdWorld {
     }
 
     /// The admissible commands, sorted as the real engine lists them.
-    public var admissibleCommands: [String] { Array(Set(operators().map(\.0))).sorted() }
+    public var admissibleCommands: [String] {
+        if let c = cachedAdmissible, c.version == version { return c.list }
+        let list = Array(Set(operators().map(\.0))).sorted()
+        cachedAdmissible = (version, list)
+        return list
+    }
 
     /// Executes a command; anything not admissible changes nothing and answers "Nothing happens.".
     @discardableResult
