@@ -46,3 +46,82 @@ import Testing
         #expect(throws: PDDLError.self) { try HouseholdWorld(gameFile: f) }
     }
 }
+
+@Suite struct HouseholdEnvironmentTests {
+    func env(_ task: HouseholdTask, seed: UInt64 = 4, _ extra: [String: String] = [:]) throws -> Household {
+        let h = Household()
+        try h.reset(seed: seed, options: ["task": task.rawValue].merging(extra) { $1 })
+        return h
+    }
+
+    @Test func rewardsFollowGTRsWrapper() throws {
+        let h = try env(.pickHeatThenPlace)
+        #expect(h.goalConditions.total == 3 && h.goalConditions.satisfied == 0)
+        let bad = try h.step("fly to the moon")
+        #expect(bad.invalid && bad.reward == -1 && bad.observation.text == "Nothing happens.")
+        var rewards: [Double] = []
+        var last: StepResult?
+        while let next = HouseholdExpert.next(h.world!) { last = try h.step(next); rewards.append(last!.reward) }
+        #expect(last?.terminated == true && h.isDone && h.won)
+        #expect(rewards.last == 51, "50·won + all 3 goal conditions")
+        // The heat step raises the goal-condition share to 1/3 on every later step until the apple is placed.
+        #expect(rewards.contains { abs($0 - 1.0 / 3) < 1e-9 })
+        #expect(h.info["goal_conditions"]?.stringValue == "3/3")
+    }
+
+    @Test func episodesEndAtMaxStepsAndWithGTRsTruncation() throws {
+        let h = try env(.pickAndPlaceSimple, ["max_steps": "5"])
+        var r: StepResult?
+        for _ in 0..<5 { r = try h.step("look") }
+        #expect(r?.truncated == true && h.isDone)
+        let g = try env(.pickAndPlaceSimple, ["gtr_truncation": "true"])
+        var k = 0
+        repeat { r = try g.step("inventory"); k += 1 } while !g.isDone && k < 10
+        #expect(k == 5 && r?.truncated == true && r?.reward == -3, "the same action 5 times")
+        #expect(throws: EnvironmentError.self) { try Household().reset(seed: 1, options: ["task": "cook_dinner"]) }
+        #expect(throws: EnvironmentError.self) { try Household().reset(seed: 1, options: ["game": "/nonexistent/game.tw-pddl"]) }
+    }
+
+    @Test func gtrParsingAndExactParsing() throws {
+        let h = try env(.pickAndPlaceSimple)
+        let legal = h.legalActions
+        let target = legal.first { $0.hasPrefix("go to") }!
+        // First admissible command (list order) contained in the text after "action":
+        #expect(h.project("{\"thoughts\": \"I should go to the fridge\", \"action\": \"\(target.uppercased())\"}").action == target)
+        #expect(h.project("{\"thoughts\": \"\(target)\", \"action\": \"dance\"}").action == nil)
+        let exact = try env(.pickAndPlaceSimple, ["parse": "exact"])
+        #expect(exact.project("{\"thoughts\": \"x\", \"action\": \"\(target) now\"}").action == nil)
+        #expect(exact.project("{\"thoughts\": \"x\", \"action\": \"\(target)\"}").action == target)
+        let (r, _) = try h.step(modelOutput: "no json at all")
+        #expect(r.invalid && r.reward == -1)
+    }
+
+    @Test func promptCarriesTaskHistoryAndAdmissibleActions() throws {
+        let h = try env(.lookAtObjInLight)
+        _ = try h.step("look")
+        let p = h.prompt(thoughts: true)
+        #expect(p.contains("Your task is to \(h.task).") && p.contains("previous actions you have taken: ['look']"))
+        #expect(p.contains("'\(h.legalActions[0])'") && p.contains("\"thoughts\"") && p.contains("\"action\""))
+        #expect(!h.prompt(thoughts: false).contains("\"thoughts\""))
+    }
+
+    @Test func cloneIsIndependentAndFramesAreDrawn() throws {
+        let h = try env(.pickCoolThenPlace)
+        let c = h.clone() as! Household
+        _ = try h.step(HouseholdExpert.next(h.world!)!)
+        #expect(c.stepCount == 0 && c.world!.state != h.world!.state)
+        let img = h.render()
+        #expect(img.width == 300 && img.height == 300)
+        #expect(Set(stride(from: 0, to: img.pixels.count, by: 3).map { img.pixels[$0] }).count > 3)
+        #expect(h.render() != c.render(), "the frame shows where the agent is")
+    }
+
+    @Test func goalIsReadFromFormulas() throws {
+        for t in HouseholdTask.allCases {
+            let g = try HouseholdGenerator.generate(task: t, seed: 2)
+            let goal = try #require(HouseholdGoal.from(try PDDLProblem.parse(g.problem).goal))
+            #expect(goal.task == t)
+            #expect(goal.objectType == g.objectTarget.lowercased() + "type")
+        }
+    }
+}

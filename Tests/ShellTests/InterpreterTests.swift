@@ -129,3 +129,39 @@ import Testing
         #expect(bad.lines.first?.contains("first divergence at command 2") == true, "\(bad.lines)")
     }
 }
+
+@Suite struct HouseholdShellTests {
+    @Test func envAlfworldAdmissibleExpertGoalAndCompletion() throws {
+        let dir = tempDir()
+        let sh = makeShell(dir)
+        defer { sh.close() }
+        #expect(sh.execute("env alfworld task=pick_clean_then_place_in_recep seed=2"))
+        #expect(sh.lastOutput.contains("-= Welcome to TextWorld, ALFRED! =-") && sh.lastOutput.contains("Your task is to: "))
+        #expect(sh.execute("admissible"))
+        #expect(sh.lastOutput.contains("admissible command(s):") && sh.lastOutput.contains("  look"))
+        #expect(sh.execute("goal"))
+        #expect(sh.lastOutput.contains("goal conditions: 0/3"))
+        #expect(sh.execute("expert"))
+        let next = sh.lastOutput.split(separator: "\n").first { $0.hasPrefix("next: ") }.map { String($0.dropFirst(6)) } ?? ""
+        #expect(next.hasPrefix("go to "))
+        // TAB completion offers the next word of admissible commands.
+        let words = next.split(separator: " ")
+        let c = Completion.candidates(line: "act go to \(words[2].prefix(2))", shell: sh, cwd: dir)
+        #expect(c.contains(String(words[2])))
+        #expect(Completion.candidates(line: "act ", shell: sh, cwd: dir).contains("go"))
+        #expect(sh.execute("act \(next)"))
+        #expect(sh.lastOutput.contains("You arrive at"))
+        // Play the expert to the end.
+        var guardSteps = 0
+        while sh.execute("expert"), let n = sh.lastOutput.split(separator: "\n").first(where: { $0.hasPrefix("next: ") }), guardSteps < 30 {
+            #expect(sh.execute("act " + n.dropFirst(6)))
+            guardSteps += 1
+        }
+        #expect(sh.execute("goal"))
+        #expect(sh.lastOutput.contains("3/3"))
+        #expect(sh.execute("expect $done"))
+        #expect(!sh.execute("solve"))
+        #expect(!sh.execute("env numberline seed=1; admissible"))
+        #expect(sh.lastOutput.contains("this works in the household env"))
+    }
+}
