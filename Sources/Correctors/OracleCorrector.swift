@@ -207,14 +207,8 @@ public final class OracleCorrector: Corrector {
             + (r.agentAction.map { w.admissibleCommands.contains($0) } ?? false ? "does not bring the player closer to the task." : "is not an admissible action.")
         reply.answers = [a1, a2, a3]
         reply.verdict = placeOK && heldOK && actionOK ? .correct : .incorrect
-        guard reply.verdict == .incorrect, let next else { return }
-        let where_ = here.isEmpty ? "I am in the middle of the room" : "I am at \(HouseholdWorld.list(here, article: false))"
-        let sees = visible.isEmpty ? "" : rng.pick([" and I see \(HouseholdWorld.list(visible))", ", where there is \(HouseholdWorld.list(visible))"])
-        let holds = held.map { ", holding the \($0)" } ?? rng.pick([", with empty hands", ", holding nothing"])
-        let why = rng.pick(["To \(h.task), the next step is to \(next).", "My task is to \(h.task), so next I \(next).", "The task is to \(h.task); I should \(next) now."])
-        var pairs: [(String, JSONValue)] = [("thoughts", .string("\(where_)\(sees)\(holds). \(why)"))]
-        if let a = r.agentAction { pairs.append(("action", .string(a))) }
-        reply.correction = .object(pairs)
+        guard reply.verdict == .incorrect, next != nil, let e = try? Expert.answer(h, rng: &rng) else { return }
+        reply.correction = try? Self.correction(from: e.text, agentAction: r.agentAction)
     }
 
     /// The reply as the JSON a chat corrector would send (the ledger's `reply` column).

@@ -24,8 +24,25 @@ public enum Expert {
             return formulaGame(e, cards: e.cards, numbers: e.numbers, target: 12, solver: ezSolver, preferred: targetFormula, rng: &rng)
         case let n as NumberLine: return numberLine(n, rng: &rng)
         case let b as Blackjack: return blackjack(b, rng: &rng)
+        case let h as Household: return try household(h, rng: &rng)
         default: throw EnvironmentError.badOption("no expert for \(env.name) (experts: \(environments.joined(separator: ", ")))")
         }
+    }
+
+    /// ALFWorld: what the agent is at and holds, then the expert's next command toward the task.
+    static func household(_ h: Household, rng: inout SeededRNG) throws -> ExpertAnswer {
+        guard let w = h.world, let next = HouseholdExpert.next(w) else {
+            throw EnvironmentError.badOption("the household expert has no next command here (the task is done or has no plan)")
+        }
+        let here = w.here.map { w.name($0) }
+        let visible = w.here.flatMap { r in w.objects.filter { w.state.inReceptacle[$0] == r } }.map { w.name($0) }
+        let place = here.isEmpty ? "I am in the middle of the room" : "I am at \(HouseholdWorld.list(here, article: false))"
+        let sees = visible.isEmpty ? "" : rng.pick([" and I see \(HouseholdWorld.list(visible))", ", where there is \(HouseholdWorld.list(visible))"])
+        let holds = w.state.holding.map { ", holding the \(w.name($0))" } ?? rng.pick([", with empty hands", ", holding nothing"])
+        let why = rng.pick(["To \(h.task), the next step is to \(next).", "My task is to \(h.task), so next I \(next).",
+                            "The task is to \(h.task); I should \(next) now."])
+        let thought = "\(place)\(sees)\(holds). \(why)"
+        return ExpertAnswer(text: "{\"thoughts\": \(quote(thought)), \"action\": \(quote(next))}", action: next, thought: thought)
     }
 
     /// The solver EZPoints uses (12 from two cards with + and *).

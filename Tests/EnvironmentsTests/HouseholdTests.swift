@@ -125,3 +125,22 @@ import Testing
         }
     }
 }
+
+@Suite struct HouseholdExpertAnswerTests {
+    @Test func expertAnswersAreGTRJSONWithTheNextCommand() throws {
+        let h = Household()
+        try h.reset(seed: 9, options: ["task": "pick_two_obj_and_place"])
+        var rng = SeededRNG(seed: 1)
+        var steps = 0
+        while !h.isDone, steps < 40 {
+            let a = try Expert.answer(h, rng: &rng)
+            let parse = h.strictParse(a.text)
+            #expect(parse.valid, "\(a.text)")
+            #expect(a.action == HouseholdExpert.next(h.world!))
+            #expect(h.project(a.text).action == a.action)
+            _ = try h.step(a.action)
+            steps += 1
+        }
+        #expect(h.won)
+    }
+}
