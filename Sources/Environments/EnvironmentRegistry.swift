@@ -17,7 +17,7 @@ public enum EnvironmentRegistry {
         Entry(name: "blackjack", summary: "gym-cards Blackjack-v0: hit or stand against the dealer",
               options: ["seed=", "invalid=", "time_limit="], make: { Blackjack() }),
         Entry(name: "alfworld", summary: "ALFWorld household tasks on gtr's native engine (generated rooms, or game=PATH of a game.tw-pddl)",
-              options: ["seed=", "task=", "game=", "max_steps=", "gtr_truncation=", "parse=", "invalid="], make: { Household() }),
+              options: ["seed=", "task=", "game=", "shared_locations=", "max_steps=", "gtr_truncation=", "parse=", "invalid="], make: { Household() }),
     ]
 
     public static var names: [String] { entries.map(\.name) }

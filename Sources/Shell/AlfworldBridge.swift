@@ -47,6 +47,7 @@ public enum AlfworldBridge {
     public static func write(_ games: [HouseholdGame], to dir: URL, domain: String, grammar: String) throws -> [URL] {
         try games.map { g in
             let name = [g.task.rawValue, g.objectTarget, g.parentTarget.isEmpty ? g.toggleTarget : g.parentTarget, String(g.seed)].joined(separator: "-")
+                + (g.sharedLocations ? "-shared" : "")
             let d = dir.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
             try g.gameFile(domain: domain, grammar: grammar).write(to: d.appendingPathComponent("game.tw-pddl"), atomically: true, encoding: .utf8)

@@ -22,9 +22,9 @@ extension Shell {
             sh.out("next: " + first)
             sh.out("plan (\(plan.count) step(s)): " + plan.joined(separator: " → "))
         },
-        CommandSpec(name: "gen-household", group: "environment", usage: "gen-household out=DIR [task=TYPE|all] [games=N] [seed=S]",
+        CommandSpec(name: "gen-household", group: "environment", usage: "gen-household out=DIR [task=TYPE|all] [games=N] [seed=S] [shared_locations=true]",
                     summary: "write generated household games as ALFWorld game.tw-pddl + traj_data.json (the real engine loads them)",
-                    example: "gen-household out=games task=all games=2 seed=0", options: ["out", "task", "games", "seed"], volatile: true) { sh, a in
+                    example: "gen-household out=games task=all games=2 seed=0", options: ["out", "task", "games", "seed", "shared_locations"], volatile: true) { sh, a in
             guard let out = a.options["out"] else { throw CommandError("out=DIR is required") }
             guard let inst = AlfworldBridge.locate() else {
                 throw CommandError("writing game files needs ALFWorld's alfred.pddl and alfred.twl2: make alfworld (or pip install alfworld==0.4.2, or GTR_ALFWORLD_PYTHON=…)")
@@ -37,7 +37,8 @@ extension Shell {
             case let t: guard let k = HouseholdTask(rawValue: t) else { throw CommandError("task=\(t): expected all or \(HouseholdTask.allCases.map(\.rawValue).joined(separator: ", "))") }; tasks = [k]
             }
             var games: [HouseholdGame] = []
-            for t in tasks { for k in 0..<n { games.append(try HouseholdGenerator.generate(task: t, seed: seed &+ UInt64(k))) } }
+            let shared = a.options["shared_locations"] == "true"
+            for t in tasks { for k in 0..<n { games.append(try HouseholdGenerator.generate(task: t, seed: seed &+ UInt64(k), sharedLocations: shared)) } }
             let files = try AlfworldBridge.write(games, to: sh.resolve(out), domain: inst.domain, grammar: inst.grammar)
             sh.out("wrote \(files.count) game(s) under \(sh.resolve(out).path) (domain and grammar from \(inst.data.path))")
         },
@@ -58,7 +59,10 @@ extension Shell {
                 guard !files.isEmpty else { throw CommandError("no game.tw-pddl under \(root.path)") }
             } else {
                 var games: [HouseholdGame] = []
-                for t in HouseholdTask.allCases { for k in 0..<n { games.append(try HouseholdGenerator.generate(task: t, seed: seed &+ UInt64(k))) } }
+                // Every second game puts receptacles in pairs at shared locations, as ALFRED's scenes do.
+                for t in HouseholdTask.allCases {
+                    for k in 0..<n { games.append(try HouseholdGenerator.generate(task: t, seed: seed &+ UInt64(k), sharedLocations: k % 2 == 1)) }
+                }
                 let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("gtr-conformance-\(UUID().uuidString)")
                 files = try AlfworldBridge.write(games, to: tmp, domain: inst.domain, grammar: inst.grammar)
             }

@@ -70,7 +70,7 @@ public final class Household: EnvironmentBase, Environment {
 
     @discardableResult
     public func reset(seed: UInt64?, options: [String: String]) throws -> Observation {
-        try beginReset(seed: seed, options: options, known: ["task", "game", "max_steps", "gtr_truncation", "parse"])
+        try beginReset(seed: seed, options: options, known: ["task", "game", "max_steps", "gtr_truncation", "parse", "shared_locations"])
         if let v = options["max_steps"] {
             guard let n = Int(v), (1...10_000).contains(n) else { throw EnvironmentError.badOption("max_steps=\(v): expected 1…10000") }
             maxSteps = n
@@ -96,7 +96,7 @@ public final class Household: EnvironmentBase, Environment {
                 }
                 task = k
             }
-            let g = try HouseholdGenerator.generate(task: task, seed: rng.next())
+            let g = try HouseholdGenerator.generate(task: task, seed: rng.next(), sharedLocations: options["shared_locations"] == "true")
             game = g; gamePath = nil
             world = try g.world()
         }

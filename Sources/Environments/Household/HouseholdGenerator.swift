@@ -21,6 +21,7 @@ public struct HouseholdGame: Sendable {
     public var toggleTarget: String
     public var problem: String
     public var seed: UInt64
+    public var sharedLocations = false
 
     /// `game.tw-pddl`: the domain and grammar texts (ALFWorld's `alfred.pddl` / `alfred.twl2`, which gtr does not
     /// ship) with the task sentence substituted into the grammar.
@@ -153,16 +154,18 @@ public enum HouseholdGenerator {
             .replacingOccurrences(of: "+", with: "_plus_").replacingOccurrences(of: ".", with: "_dot_")
     }
 
-    public static func generate(task requested: HouseholdTask? = nil, seed: UInt64) throws -> HouseholdGame {
+    /// - Parameter sharedLocations: as ALFRED's real scenes, cabinets, drawers and shelves of one kind stand in
+    ///   pairs at one location ("You are facing the drawer 2, and drawer 1.").
+    public static func generate(task requested: HouseholdTask? = nil, seed: UInt64, sharedLocations: Bool = false) throws -> HouseholdGame {
         var rng = SeededRNG(seed: seed &* 0x9E37_79B9 &+ 17)
         let task = requested ?? rng.pick(HouseholdTask.allCases)
         for _ in 0..<200 {
-            if let g = attempt(task: task, seed: seed, rng: &rng) { return g }
+            if let g = attempt(task: task, seed: seed, shared: sharedLocations, rng: &rng) { return g }
         }
         throw HouseholdGeneratorError.noLayout("no layout found for \(task.rawValue) with seed \(seed)")
     }
 
-    static func attempt(task: HouseholdTask, seed: UInt64, rng: inout SeededRNG) -> HouseholdGame? {
+    static func attempt(task: HouseholdTask, seed: UInt64, shared: Bool, rng: inout SeededRNG) -> HouseholdGame? {
         let sceneName = rng.pick(sceneNames(for: task))
         let scene = scenes.first { $0.name == sceneName }!
         // Receptacles.
@@ -215,12 +218,22 @@ public enum HouseholdGenerator {
         guard Set(objs.map(\.id) + recs.map(\.id)).count == objs.count + recs.count else { return nil }
 
         // The PDDL problem, in the order Fast Downward requires.
-        let loc = Dictionary(uniqueKeysWithValues: recs.enumerated().map { ($0.element.id, "loc_bar_\($0.offset + 1)_bar_0_bar_0_bar_30") })
+        var loc: [String: String] = [:]
+        var previous: (type: String, loc: String, paired: Bool)?
+        for (k, r) in recs.enumerated() {
+            if shared, let p = previous, p.type == r.type, !p.paired, ["Cabinet", "Drawer", "Shelf"].contains(r.type) {
+                loc[r.id] = p.loc; previous = (r.type, p.loc, true)
+            } else {
+                let l = "loc_bar_\(k + 1)_bar_0_bar_0_bar_30"
+                loc[r.id] = l; previous = (r.type, l, false)
+            }
+        }
+        let locations = Array(Set(loc.values)).sorted()
         let start = "loc_bar_0_bar_0_bar_0_bar_30"
         let objectTypes = Set(objs.map(\.type)).union(["Knife", "ButterKnife"]).sorted()
         let receptacleTypes = recTypes.union(["SinkBasin", "Microwave", "Fridge"]).sorted()
         var p = ["(define (problem gtr_\(task.rawValue)_\(seed))", "(:domain alfred)", "(:objects", "agent1 - agent", "\(start) - location"]
-        p += recs.map { "\(loc[$0.id]!) - location" }
+        p += locations.map { "\($0) - location" }
         p += recs.map { "\(mangle($0.id)) - receptacle" }
         p += objs.map { "\(mangle($0.id)) - object" }
         p += objectTypes.map { "\($0)Type - otype" } + receptacleTypes.map { "\($0)Type - rtype" }
@@ -258,7 +271,7 @@ public enum HouseholdGenerator {
         case .lookAtObjInLight: sentence = rng.pick(["look at \(o) under the \(tg)", "examine the \(o) with the \(tg)"])
         }
         return HouseholdGame(task: task, scene: sceneName, sentence: sentence, objectTarget: target, parentTarget: parent,
-                             toggleTarget: toggle, problem: p.joined(separator: "\n"), seed: seed)
+                             toggleTarget: toggle, problem: p.joined(separator: "\n"), seed: seed, sharedLocations: shared)
     }
 
     /// The goal formulas of ALFWorld's goal library for each task type.

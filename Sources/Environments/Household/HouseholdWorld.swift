@@ -20,6 +20,9 @@ public final class HouseholdWorld {
         public var on: Set<String> = []
         public var toggled: Set<String> = []
         public var sliced: Set<String> = []
+        /// TextWorld keeps a deleted fact as an explicit `not_` fact: (object, receptacle) pairs whose
+        /// `inReceptacle` a `take` removed and no `move` restored. `look` lists such objects ("Next to it, you see").
+        public var notIn: Set<[String]> = []
     }
 
     public let task: String
@@ -390,9 +393,11 @@ public final class HouseholdWorld {
     public func look() -> String {
         let rs = here
         guard !rs.isEmpty else { return "You are in the middle of a room. Looking quickly around you, you see nothing." }
+        // The grammar's query `objectatlocation(o, l) & receptacleatlocation(r, l) & not_inreceptacle(o, r)` matches
+        // only explicit `not_` facts, i.e. objects taken from a receptacle here and put back into another one here.
         var floor: [String] = []
         for o in objects where state.objectLocation[o] == state.agentLocation {
-            if rs.contains(where: { state.inReceptacle[o] != $0 }) { floor.append(name(o)) }
+            if rs.contains(where: { state.notIn.contains([o, $0]) }) { floor.append(name(o)) }
         }
         return "You are facing the \(HouseholdWorld.list(rs.map(name), article: false)). Next to it, you see \(HouseholdWorld.list(floor))."
     }
@@ -449,12 +454,11 @@ public final class HouseholdWorld {
             state.holding.map { "You are carrying: \(HouseholdWorld.list([name($0)]))." } ?? "You are not carrying anything."
         }))
         ops.append(("look", { [self] in look() }))
-        // go to: one command per location, naming its receptacles (one, for ALFWorld's unique locations).
-        var seenLocations = Set<String>()
+        // go to: one command per receptacle somewhere else (receptacles sharing the agent's location are not
+        // offered, as the real engine drops the no-op move).
         for r in receptacles {
-            guard let l = recLocation[r], l != s.agentLocation, seenLocations.insert(l).inserted else { continue }
-            let atL = receptaclesAt[l] ?? [r]
-            ops.append(("go to " + HouseholdWorld.list(atL.map(name), article: false), { [self] in
+            guard let l = recLocation[r], l != s.agentLocation else { continue }
+            ops.append(("go to \(name(r))", { [self] in
                 state.agentLocation = l
                 return "You arrive at \(name(r)). " + examineReceptacle(r)
             }))
@@ -473,6 +477,7 @@ public final class HouseholdWorld {
                 for o in inside[r] ?? [] where has("pickupable", o) {
                     ops.append(("take \(name(o)) from \(name(r))", { [self] in
                         state.inReceptacle[o] = nil; state.objectLocation[o] = nil; state.holding = o
+                        state.notIn.insert([o, r])
                         return "You pick up the \(name(o)) from the \(name(r))."
                     }))
                 }
@@ -481,6 +486,7 @@ public final class HouseholdWorld {
                 if accessible, let rt = recType[r], let ot = objType[h], canContain.contains([rt, ot]) {
                     ops.append(("move \(name(h)) to \(name(r))", { [self] in
                         state.inReceptacle[h] = r; state.objectLocation[h] = state.agentLocation; state.holding = nil
+                        state.notIn.remove([h, r])
                         return "You move the \(name(h)) to the \(name(r))."
                     }))
                 }
