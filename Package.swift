@@ -41,7 +41,7 @@ let package = Package(
                                                             "Correctors", "LoopbackHTTP"],
                           path: "Benchmarks/gtr-bench"),
         // A scripted HTTP/1.1 server on 127.0.0.1 for the chat-corrector tests and benchmarks (never shipped in gtr).
-        .target(name: "LoopbackHTTP", path: "Tests/LoopbackHTTP"),
+        .target(name: "LoopbackHTTP", dependencies: ["Environments"], path: "Tests/LoopbackHTTP"),
 
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Tensors"]),

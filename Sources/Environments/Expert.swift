@@ -58,18 +58,7 @@ public enum Expert {
     }
 
     /// A JSON string literal.
-    static func quote(_ s: String) -> String {
-        var o = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": o += "\\\""
-            case "\\": o += "\\\\"
-            case "\n": o += "\\n"
-            default: o.unicodeScalars.append(c)
-            }
-        }
-        return o + "\""
-    }
+    static func quote(_ s: String) -> String { JSONValue.string(s).serialized() }
 
     public static func rankName(_ c: Card) -> String { [1: "A", 11: "J", 12: "Q", 13: "K"][c.rank] ?? String(c.rank) }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Environments
 import Foundation
 
 /// One request as the server read it.
@@ -138,7 +139,7 @@ public final class LoopbackServer: @unchecked Sendable {
 
 /// An OpenAI-style chat-completions reply with `content` as the assistant message.
 public func chatReply(content: String, promptTokens: Int = 100, completionTokens: Int = 50) -> String {
-    let escaped = JSONEncoderString(content)
+    let escaped = JSONValue.string(content).serialized()
     return "{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(escaped)},"
         + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens)}}"
 }
@@ -149,17 +150,4 @@ public func toolCallReply(cards: [String], id: String = "call_1") -> String {
     return "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"\(id)\",\"type\":\"function\","
         + "\"function\":{\"name\":\"find_all_correct_formulas\",\"arguments\":\"\(args)\"}}]},\"finish_reason\":\"tool_calls\"}],"
         + "\"usage\":{\"prompt_tokens\":80,\"completion_tokens\":20}}"
-}
-
-func JSONEncoderString(_ s: String) -> String {
-    var o = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": o += "\\\""
-        case "\\": o += "\\\\"
-        case "\n": o += "\\n"
-        default: if u.value < 0x20 { o += String(format: "\\u%04x", u.value) } else { o.unicodeScalars.append(u) }
-        }
-    }
-    return o + "\""
 }
