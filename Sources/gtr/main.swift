@@ -97,16 +97,10 @@ struct TrainSFT: ParsableCommand {
     @Argument(help: "key=value options: env steps epochs batch lr seed held_out out merges d_model layers") var options: [String] = []
     @OptionGroup var common: CommonOptions
 
-    func run() throws {
-        Interrupt.install()
-        let shell = Shell(config: common.config(interactive: isatty(STDOUT_FILENO) == 1))
-        let ok = shell.execute((["sft"] + options).joined(separator: " "))
-        shell.close()
-        if !ok { throw ExitCode(1) }
-    }
+    func run() throws { try runShellCommand("sft", options, common) }
 }
 
-/// Runs one shell command with key=value arguments, as the CLI subcommands below do.
+/// Runs one shell command with key=value arguments (the `sft`, `gen-household` and `conformance` subcommands).
 func runShellCommand(_ name: String, _ options: [String], _ common: CommonOptions) throws {
     Interrupt.install()
     let shell = Shell(config: common.config(interactive: isatty(STDOUT_FILENO) == 1))

@@ -26,6 +26,12 @@ import Testing
             for _ in 0..<200 { if screen().contains(text) { return true }; usleep(50_000) }
             return false
         }
+        /// Starts gtr in a fresh session of the given size with its own GTR_HOME, and waits for the prompt.
+        func startGTR(home: URL, width: Int, height: Int) {
+            _ = tmux(["new-session", "-d", "-s", name, "-x", String(width), "-y", String(height),
+                      "env GTR_HOME=\(home.path) NO_COLOR=1 TERM=xterm OPENBLAS_NUM_THREADS=1 \(gtrBinary)"])
+            #expect(wait(for: "gtr>"), "\(screen())")
+        }
         deinit { _ = tmux(["kill-session", "-t", name]) }
     }
 
@@ -34,9 +40,7 @@ import Testing
     @Test(.enabled(if: TerminalTests.tmuxAvailable)) func completionHistoryAndCtrlC() throws {
         let home = tempDir()
         let t = Tmux()
-        _ = t.tmux(["new-session", "-d", "-s", t.name, "-x", "120", "-y", "30",
-                    "env GTR_HOME=\(home.path) NO_COLOR=1 TERM=xterm \(gtrBinary)"])
-        #expect(t.wait(for: "gtr>"), "\(t.screen())")
+        t.startGTR(home: home, width: 120, height: 30)
         // TAB completes a command name and an environment name.
         t.type("en", "Tab", expect: "gtr> env")
         t.type("poi", "Tab", expect: "gtr> env points24")
@@ -63,9 +67,7 @@ import Testing
     @Test(.enabled(if: TerminalTests.tmuxAvailable)) func editorsArePreFilled() throws {
         let home = tempDir()
         let t = Tmux()
-        _ = t.tmux(["new-session", "-d", "-s", t.name, "-x", "220", "-y", "40",
-                    "env GTR_HOME=\(home.path) NO_COLOR=1 TERM=xterm OPENBLAS_NUM_THREADS=1 \(gtrBinary)"])
-        #expect(t.wait(for: "gtr>"), "\(t.screen())")
+        t.startGTR(home: home, width: 220, height: 40)
         t.type("agent greedy=true", "Enter", expect: "greedy=true")
         t.type("env points24 seed=1 solvable_only=true", "Enter", expect: "gtr[points24 #1 t=0]>")
         t.type("think", "Enter", expect: "value:")
