@@ -13,8 +13,6 @@ public final class Points24: FormulaCardGame, Environment {
                    operators: ["+", "-", "*", "/", "(", ")", "="])
     }
 
-    /// The solver for the current rank variant.
-    public var solver: Solver { Solver.points24 }
 
     @discardableResult
     public func reset(seed: UInt64?, options: [String: String]) throws -> Observation {
