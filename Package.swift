@@ -30,8 +30,10 @@ let package = Package(
         .target(name: "Training", dependencies: ["Agents", "SessionLog", "Environments"]),
         .target(name: "Environments"),
         .target(name: "Correctors", dependencies: ["Environments", "CCurl"]),
+        // One played episode (apply, undo, records) over any environment; logging goes through `EpisodeSink`.
+        .target(name: "Episodes", dependencies: ["Environments"]),
         .target(name: "Shell", dependencies: [
-            "Training", "Agents", "Tensors", "Correctors", "Environments", "SessionLog", "CEditLine", "CLineEditor",
+            "Training", "Agents", "Tensors", "Correctors", "Episodes", "Environments", "SessionLog", "CEditLine", "CLineEditor",
         ]),
         .executableTarget(name: "gtr", dependencies: [
             "Shell", "Tensors",
@@ -44,6 +46,7 @@ let package = Package(
         .target(name: "LoopbackHTTP", dependencies: ["Environments"], path: "Tests/LoopbackHTTP"),
 
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
+        .testTarget(name: "EpisodesTests", dependencies: ["Episodes", "Environments"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Tensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),

@@ -43,6 +43,10 @@ static int gtr_prefill_getc(EditLine *e, wchar_t *c) {
     return 1;
 }
 
+// Ctrl-D cancels the edit wherever the cursor is (emacs mode would delete a character or list completions on a
+// non-empty line, and the buffer is never empty here): el_gets then returns NULL, as at end of input.
+static unsigned char gtr_prefill_cancel(EditLine *e, int ch) { (void)e; (void)ch; return CC_EOF; }
+
 /// Reads one line with `initial` already in the buffer. Returns a malloc'd string without the newline, or NULL
 /// at end of input. Editing keys are emacs-style, as in the REPL.
 char *gtr_edit_prefilled(const char *prompt, const char *initial) {
@@ -54,6 +58,8 @@ char *gtr_edit_prefilled(const char *prompt, const char *initial) {
     el_set(e, EL_PROMPT, gtr_prefill_prompt_fn);
     el_set(e, EL_EDITOR, "emacs");
     el_set(e, EL_GETCFN, gtr_prefill_getc);
+    el_set(e, EL_ADDFN, "gtr-cancel", "cancel the edit", gtr_prefill_cancel);
+    el_set(e, EL_BIND, "^D", "gtr-cancel", NULL);
     int n = 0;
     const char *s = el_gets(e, &n);
     char *out = 0;

@@ -35,6 +35,9 @@ public struct GoalProgress: Sendable {
 }
 
 extension Environment {
+    /// The 300×300 frame of the current state, drawn even when steps skip rendering (what an agent sees).
+    public var frame: RGBImage { (self as? FrameRenderable)?.render() ?? observe().image }
+
     /// The formula written so far (formula games), nil for games without one.
     public var currentFormula: String? { (self as? FormulaCardGame)?.formulaText }
 

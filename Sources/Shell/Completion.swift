@@ -4,9 +4,10 @@ import Foundation
 /// TAB completion: command names, subcommands, option names (`key=`), the values of a few options, the current
 /// environment's legal actions after `act`, and file paths. Pure (line in, candidates out) so tests can call it.
 public enum Completion {
-    static let optionValues: [String: [String]] = [
+    /// Values offered after `key=` for options whose value an environment validates (not declared by a command).
+    static let envOptionValues: [String: [String]] = [
         "invalid": InvalidActionPolicy.allCases.map(\.rawValue), "solvable_only": ["true", "false"], "ranks": ["10", "13"],
-        "keep_going": ["true", "false"], "all": ["true", "false"],
+        "shared_locations": ["true", "false"], "gtr_truncation": ["true", "false"], "parse": ["gtr", "exact"],
     ]
 
     /// Candidates for the word that ends at `line`'s end (`line` is the text before the cursor).
@@ -18,43 +19,45 @@ public enum Completion {
         func filter(_ list: [String]) -> [String] { Array(Set(list.filter { $0.hasPrefix(current) })).sorted() }
 
         guard let cmd = words.first else { return filter(Shell.commandNames + ["repeat", "while", "if"]) }
+        let spec = Shell.spec(cmd)
         if let eq = current.firstIndex(of: "=") {
             let key = String(current[..<eq])
-            return filter((optionValues[key] ?? []).map { key + "=" + $0 })
+            if let o = spec?.option(key) {
+                if case .path = o.kind { return paths(String(current[current.index(after: eq)...]), cwd: cwd).map { key + "=" + $0 } }
+                return filter(o.kind.completions.map { key + "=" + $0 })
+            }
+            return filter((envOptionValues[key] ?? []).map { key + "=" + $0 })
         }
-        let spec = Shell.spec(cmd)
+        let positionals = words.dropFirst().filter { Arguments.optionKey(of: $0) == nil }
         var list: [String] = []
         switch cmd {
         case "help":
-            if words.count == 1 { list = Shell.commandNames }
+            if positionals.isEmpty { list = Shell.commandNames }
         case "act":
-            if let h = shell?.env as? Household {
+            if let e = shell?.env, e.actionsAreCommands {
                 // Household commands are several words: offer the next word of every admissible command that
                 // starts with the words typed so far.
-                let typed = Array(words.dropFirst())
-                list = h.legalActions.compactMap { c in
+                let typed = Array(positionals)
+                list = e.legalActions.compactMap { c in
                     let w = c.split(separator: " ").map(String.init)
                     guard w.count > typed.count, Array(w.prefix(typed.count)) == typed else { return nil }
                     return w[typed.count]
                 }
             } else {
-                list = shell?.env?.legalActions ?? []
-                list += ["text="]
+                list = (shell?.env?.legalActions ?? []) + ["text="] + (positionals.isEmpty ? ["from-thought"] : [])
             }
         case "run", "source", "image":
-            if words.count == 1 { return paths(current, cwd: cwd) }
+            if positionals.isEmpty { return paths(current, cwd: cwd) }
         case "save":
-            if words.count == 1 { list = ["script"] } else { return paths(current, cwd: cwd) }
+            if positionals.isEmpty { list = ["script"] } else { return paths(current, cwd: cwd) }
         case "env":
-            if words.count == 1 { list = spec?.subcommands ?? [] } else if let e = EnvironmentRegistry.entries.first(where: { $0.name == words[1] }) { list = e.options }
+            if positionals.isEmpty { list = spec?.subcommands ?? [] } else if let e = EnvironmentRegistry.entries.first(where: { $0.name == positionals[0] }) { list = e.options }
         case "reset":
             if let name = shell?.env?.name, let e = EnvironmentRegistry.entries.first(where: { $0.name == name }) { list = e.options }
-        case "play":
-            list = words.count == 1 ? ["points24"] : (spec?.options.map { $0 + "=" } ?? [])
         default:
             if let spec {
-                if words.count == 1 { list += spec.subcommands }
-                list += spec.options.map { $0 + "=" }
+                if positionals.count < spec.positionals.count, let c = spec.positionals[positionals.count].choices { list += c }
+                list += spec.options.map { $0.key + "=" }
             }
             if current.contains("/") || current.hasPrefix(".") || current.hasPrefix("~") { return paths(current, cwd: cwd) }
         }

@@ -4,39 +4,49 @@ import Tensors
 
 extension Shell {
     static let coreCommands: [CommandSpec] = [
-        CommandSpec(name: "help", group: "shell", usage: "help [COMMAND]", summary: "list commands by group, or show one command's usage and example",
-                    example: "help act") { sh, a in
+        CommandSpec(name: "help", group: "shell", summary: "list commands by group, or show one command's usage, options and example",
+                    example: "help act", positionals: [.optional("COMMAND")]) { sh, a in
             if let name = a.positional.first {
                 guard let c = Shell.spec(name) else {
                     let best = Shell.commandNames.min { editDistance($0, name) < editDistance($1, name) }
-                    throw CommandError("no command '\(name)'" + (best.map { "; did you mean '\($0)'?" } ?? ""))
+                    throw CommandError("no command '\(name.prefix(40))'" + (best.map { "; did you mean '\($0)'?" } ?? ""))
                 }
-                sh.out("usage: \(c.usage)")
-                sh.out("  \(c.summary)")
-                if !c.aliases.isEmpty { sh.out("  aliases: \(c.aliases.joined(separator: ", "))") }
-                if !c.options.isEmpty { sh.out("  options: \(c.options.map { $0 + "=" }.joined(separator: " "))") }
-                sh.out("example: \(c.example)")
+                for l in c.helpLines { sh.out(l) }
                 return
             }
+            let width = Shell.allCommands.map(\.name.count).max()! + 2
             for g in Shell.groups {
                 sh.out(sh.config.style.bold(g))
                 for c in Shell.allCommands where c.group == g {
-                    sh.out("  " + c.name.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + c.summary)
+                    sh.out("  " + c.name.padding(toLength: width, withPad: " ", startingAt: 0) + c.summary)
                 }
             }
-            sh.out("Language: words, 'single' and \"double\" quotes, # comments, ; between commands, key=value options,")
-            sh.out("  set NAME VALUE and $NAME, repeat N { ... }, while COND { ... }, if COND { ... } else { ... }, expect COND [\"message\"].")
+            sh.out("Language: words, 'single' and \"double\" quotes (a quote ends on its line), # comments, ; between commands,")
+            sh.out("  key=value options (key=\"quoted value\" too), set NAME VALUE and $NAME, repeat N { ... }, while COND { ... },")
+            sh.out("  if COND { ... } else { ... }, expect COND [\"message\"].")
             sh.out("Built-in variables: " + Shell.builtinNames.map { "$" + $0 }.joined(separator: " "))
         },
-        CommandSpec(name: "quit", aliases: ["exit"], group: "shell", usage: "quit", summary: "leave the shell (the session log is flushed)",
+        CommandSpec(name: "quit", aliases: ["exit"], group: "shell", summary: "leave the shell (the session log is flushed)",
                     example: "quit") { sh, _ in sh.requestQuit() },
-        CommandSpec(name: "status", group: "shell", usage: "status", summary: "version, git commit, database, BLAS core and threads, current env",
+        CommandSpec(name: "status", group: "shell",
+                    summary: "version, commit, database, BLAS, the env, the loaded model, the corrector and the sampling settings",
                     example: "status", volatile: true) { sh, _ in
             for line in Shell.statusLines(database: sh.databasePath, session: sh.log?.sessionID, healthy: sh.log?.healthy ?? false) { sh.out(line) }
-            if let e = sh.env { sh.out("env:       \(e.name) episode \(sh.episode) t=\(e.stepCount) invalid=\(e.invalidPolicy.rawValue)") }
+            if let ep = sh.episode {
+                let e = ep.env
+                sh.out("env:       \(e.name) episode \(ep.number)" + (ep.seed.map { " seed=\($0)" } ?? "") + " t=\(e.stepCount) invalid=\(e.invalidPolicy.rawValue)"
+                       + (ep.optionsText.isEmpty ? "" : " " + ep.optionsText))
+            } else {
+                sh.out("env:       none (env NAME opens one)")
+            }
+            sh.out("model:     " + (sh.agent.policy.map { "\($0.name) from \(sh.agent.source)" } ?? "none loaded (think loads the default agent)"))
+            let g = sh.agent.generation
+            sh.out("sampling:  temperature=\(g.temperature) top_p=\(g.topP) penalty=\(g.repetitionPenalty) max_tokens=\(g.maxNewTokens) greedy=\(g.greedy) seed=\(g.seed) lambda=\(sh.agent.lambda)")
+            let cs = sh.correctorSession
+            sh.out("corrector: \(cs.active)  " + (cs.correctors[cs.active]?.identity ?? ""))
         },
-        CommandSpec(name: "set", group: "shell", usage: "set NAME VALUE...", summary: "set a variable (read it back as $NAME)",
-                    example: "set target 24", acceptsAnyOption: true) { sh, a in
+        CommandSpec(name: "set", group: "shell", summary: "set a variable (read it back as $NAME)",
+                    example: "set target 24", positionals: [.text("NAME VALUE")]) { sh, a in
             guard a.all.count >= 2 else { throw CommandError("usage: set NAME VALUE...") }
             let name = a.all[0]
             guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
@@ -45,21 +55,20 @@ extension Shell {
             guard !Shell.builtinNames.contains(name) else { throw CommandError("$\(name) is built in and read-only") }
             sh.variables[name] = a.all.dropFirst().joined(separator: " ")
         },
-        CommandSpec(name: "unset", group: "shell", usage: "unset NAME", summary: "remove a variable", example: "unset target") { sh, a in
+        CommandSpec(name: "unset", group: "shell", summary: "remove a variable", example: "unset target", positionals: [.word("NAME")]) { sh, a in
             guard let n = a.positional.first else { throw CommandError("usage: unset NAME") }
             guard sh.variables.removeValue(forKey: n) != nil else { throw CommandError("no variable $\(n)") }
         },
-        CommandSpec(name: "vars", group: "shell", usage: "vars", summary: "show user and built-in variables", example: "vars") { sh, _ in
+        CommandSpec(name: "vars", group: "shell", summary: "show user and built-in variables (the session id is volatile)", example: "vars", volatile: true) { sh, _ in
             for k in sh.variables.keys.sorted() { sh.out("\(k) = \(sh.variables[k]!)") }
             for k in Shell.builtinNames { if let v = sh.builtin(k) { sh.out("$\(k) = \(v)") } }
         },
-        CommandSpec(name: "echo", aliases: ["print"], group: "shell", usage: "echo WORDS...", summary: "print words (after variable expansion)",
-                    example: "echo \"return: $return\"", acceptsAnyOption: true) { sh, a in
+        CommandSpec(name: "echo", aliases: ["print"], group: "shell", summary: "print words (after variable expansion)",
+                    example: "echo \"return: $return\"", positionals: [.text("WORDS")]) { sh, a in
             sh.out(a.all.joined(separator: " "))
         },
-        CommandSpec(name: "expect", group: "shell", usage: "expect COND [\"message\"]",
-                    summary: "assert a condition; a failure stops a script (exit status 1)",
-                    example: "expect $reward == 10 \"the formula should score\"", acceptsAnyOption: true) { sh, a in
+        CommandSpec(name: "expect", group: "shell", summary: "assert a condition; a failure stops a script (exit status 1)",
+                    example: "expect $reward == 10 \"the formula should score\"", positionals: [.text("COND [\"message\"]")]) { sh, a in
             // The last word is the message when it is quoted and the words before it form the condition
             // (so `expect $x == "abc"` compares with "abc", and `expect $done "msg"` carries a message).
             var words = a.all
@@ -76,16 +85,16 @@ extension Shell {
                                              (message.map { "\($0): " } ?? "") + words.joined(separator: " "))
             }
         },
-        CommandSpec(name: "run", group: "shell", usage: "run FILE [keep_going=true]",
+        CommandSpec(name: "run", group: "shell",
                     summary: "run a script file with its own variables (env state is shared)", example: "run sessions/solve-by-hand.gtr",
-                    options: ["keep_going"]) { sh, a in
+                    positionals: [.word("FILE")], options: [OptionSpec("keep_going", .bool, default: "false", "go on after a failed statement")]) { sh, a in
             try sh.runFile(a, isolated: true)
         },
-        CommandSpec(name: "source", group: "shell", usage: "source FILE", summary: "run a script file in the current shell (variables shared)",
-                    example: "source setup.gtr") { sh, a in
+        CommandSpec(name: "source", group: "shell", summary: "run a script file in the current shell (variables shared)",
+                    example: "source setup.gtr", positionals: [.word("FILE")]) { sh, a in
             try sh.runFile(a, isolated: false)
         },
-        CommandSpec(name: "sleep", group: "shell", usage: "sleep SECONDS", summary: "wait (Ctrl-C interrupts)", example: "sleep 0.5") { sh, a in
+        CommandSpec(name: "sleep", group: "shell", summary: "wait (Ctrl-C interrupts)", example: "sleep 0.5", positionals: [.word("SECONDS")]) { sh, a in
             guard let s = a.positional.first.flatMap(Double.init), s >= 0, s <= 86400 else { throw CommandError("usage: sleep SECONDS (0…86400)") }
             let end = Date().addingTimeInterval(s)
             while Date() < end {
@@ -101,9 +110,9 @@ extension Shell {
         let url = resolve(path)
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw CommandError("cannot read \(path): \(FileManager.default.fileExists(atPath: url.path) ? "not UTF-8 text or unreadable" : "no such file")")
+            throw CommandError("cannot read \(path): \(Shell.fileProblem(url, error))")
         }
-        let keep = a.options["keep_going"].map { $0 == "true" } ?? false
+        let keep = a.bool("keep_going") ?? false
         let saved = variables
         sourceDepth += 1
         defer {

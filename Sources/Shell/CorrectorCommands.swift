@@ -36,24 +36,32 @@ struct CorrectorStats {
 extension Shell {
     static let correctorCommands: [CommandSpec] = [
         CommandSpec(name: "corrector", group: "corrector",
-                    usage: "corrector [use oracle|human|chat url=URL model=M [key_env=VAR] [name=N] [options] | stats | list]",
                     summary: "choose the corrector that judges thoughts; stats: calls, cache hits, failures, latency, tokens, cost",
                     example: "corrector use chat url=http://127.0.0.1:8000/v1 model=gpt-4o key_env=OPENAI_API_KEY",
-                    options: ["url", "model", "key_env", "name", "temperature", "max_tokens", "timeout", "connect_timeout", "retries",
-                              "malformed_retries", "rpm", "price_in", "price_out", "tools"],
-                    subcommands: ["use", "stats", "list"], volatile: true) { sh, a in
+                    positionals: [.optional("list|use|stats", ["list", "use", "stats"]), .optional("NAME")],
+                    options: [OptionSpec("url", .text, "chat: the OpenAI-compatible base URL"), OptionSpec("model", .text, "chat: the model name"),
+                              OptionSpec("key_env", .text, "chat: the variable holding the API key"), OptionSpec("name", .text, default: "chat"),
+                              OptionSpec("temperature", .number(0...2)), OptionSpec("max_tokens", .int(1...100_000)),
+                              OptionSpec("timeout", .number(0.1...3600), "seconds"), OptionSpec("connect_timeout", .number(0.1...600), "seconds"),
+                              OptionSpec("retries", .int(0...20)), OptionSpec("malformed_retries", .int(0...10)),
+                              OptionSpec("rpm", .number(0.01...1_000_000), "requests per minute"), OptionSpec("price_in", .number(0...1000), "$ per million"),
+                              OptionSpec("price_out", .number(0...1000), "$ per million"), OptionSpec("tools", .choice(["on", "off"]))],
+                    usageOverride: "corrector [list] | corrector use oracle|human|NAME | corrector use chat url=URL model=M [key_env=VAR] [name=N] [options] | corrector stats",
+                    volatile: true) { sh, a in
             try sh.correctorCommand(a)
         },
-        CommandSpec(name: "correct", group: "corrector", usage: "correct [apply | compare A B]",
+        CommandSpec(name: "correct", group: "corrector",
                     summary: "judge the last thought: GTR answers, verdict, target formula and a word diff to the correction",
-                    example: "correct", subcommands: ["apply", "compare"]) { sh, a in
+                    example: "correct", positionals: [.optional("apply|compare", ["apply", "compare"]), .optional("A"), .optional("B")],
+                    usageOverride: "correct | correct apply | correct compare A B") { sh, a in
             switch a.positional.first {
             case nil: try sh.correctLastThought()
-            case "apply": try sh.applyCorrection()
-            case "compare":
+            case "apply":
+                guard a.positional.count == 1 else { throw CommandError("usage: correct apply") }
+                try sh.applyCorrection()
+            default:
                 guard a.positional.count == 3 else { throw CommandError("usage: correct compare A B (corrector names, e.g. oracle chat)") }
                 try sh.compareCorrectors(a.positional[1], a.positional[2])
-            case let x?: throw CommandError("unknown subcommand '\(x)' (apply, compare)")
             }
         },
     ]
@@ -64,6 +72,7 @@ extension Shell {
         let cs = correctorSession
         switch a.positional.first {
         case nil, "list":
+            guard a.positional.count <= 1, a.options.isEmpty else { throw CommandError("usage: corrector list") }
             for name in cs.correctors.keys.sorted() {
                 let c = cs.correctors[name]!
                 out((name == cs.active ? "* " : "  ") + name + "  " + config.style.dim(c.identity))
@@ -71,6 +80,7 @@ extension Shell {
         case "use":
             guard a.positional.count == 2 else { throw CommandError("usage: corrector use oracle|human|chat url=... model=... [key_env=VAR]") }
             let kind = a.positional[1]
+            if kind != "chat", let k = a.optionOrder.first { throw CommandError("\(k)= configures a chat corrector: corrector use chat url=… model=… \(k)=…") }
             switch kind {
             case "oracle": cs.active = "oracle"
             case "human":
@@ -81,24 +91,16 @@ extension Shell {
                     throw CommandError("corrector use chat needs url=... and model=... (key_env=VAR names the API key's variable)")
                 }
                 var c = ChatConfig(baseURL: url, model: model, keyEnv: a.options["key_env"])
-                func num(_ k: String, _ r: ClosedRange<Double>) throws -> Double? {
-                    guard let v = a.options[k] else { return nil }
-                    guard let d = Double(v), r.contains(d) else { throw CommandError("\(k)=\(v.prefix(30)): expected a number in \(r.lowerBound)…\(r.upperBound)") }
-                    return d
-                }
-                if let v = try num("temperature", 0...2) { c.temperature = v }
-                if let v = try num("max_tokens", 1...100_000) { c.maxTokens = Int(v) }
-                if let v = try num("timeout", 0.1...3600) { c.totalTimeout = v }
-                if let v = try num("connect_timeout", 0.1...600) { c.connectTimeout = v }
-                if let v = try num("retries", 0...20) { c.maxRetries = Int(v) }
-                if let v = try num("malformed_retries", 0...10) { c.malformedRetries = Int(v) }
-                if let v = try num("rpm", 0.01...1_000_000) { c.requestsPerMinute = v }
-                if let v = try num("price_in", 0...1000) { c.pricePerMillionIn = v }
-                if let v = try num("price_out", 0...1000) { c.pricePerMillionOut = v }
-                if let v = a.options["tools"] {
-                    guard ["on", "off"].contains(v) else { throw CommandError("tools=\(v): expected on or off") }
-                    c.tools = v == "on"
-                }
+                if let v = a.double("temperature") { c.temperature = v }
+                if let v = a.int("max_tokens") { c.maxTokens = v }
+                if let v = a.double("timeout") { c.totalTimeout = v }
+                if let v = a.double("connect_timeout") { c.connectTimeout = v }
+                if let v = a.int("retries") { c.maxRetries = v }
+                if let v = a.int("malformed_retries") { c.malformedRetries = v }
+                if let v = a.double("rpm") { c.requestsPerMinute = v }
+                if let v = a.double("price_in") { c.pricePerMillionIn = v }
+                if let v = a.double("price_out") { c.pricePerMillionOut = v }
+                if let v = a.string("tools") { c.tools = v == "on" }
                 let name = a.options["name"] ?? "chat"
                 guard !["oracle", "human"].contains(name), name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
                     throw CommandError("name=\(name): choose a word other than oracle or human")
@@ -114,6 +116,7 @@ extension Shell {
             }
             out("corrector: \(cs.active)  " + config.style.dim(cs.correctors[cs.active]!.identity))
         case "stats":
+            guard a.positional.count == 1, a.options.isEmpty else { throw CommandError("usage: corrector stats") }
             out("corrector   requests  cache hits  failures  YES  NO   mean latency  prompt tok  completion tok  est. cost")
             for name in cs.stats.keys.sorted() {
                 let s = cs.stats[name]!
@@ -154,7 +157,7 @@ extension Shell {
     /// The request for the current turn: the thought as edited, if it was.
     func correctionRequest(target: String?) throws -> (AgentTurn, CorrectionRequest) {
         guard let turn = agent.turn else { throw CommandError("no thought yet: think or step first") }
-        let text = (turn.editedThought ?? turn.thoughtText) + turn.actionText
+        let text = turn.currentText
         return (turn, try CorrectionRequest.from(env: turn.env, output: text, targetFormula: target))
     }
 
@@ -219,11 +222,11 @@ extension Shell {
         let cs = correctorSession
         let (turn, req) = try correctionRequest(target: cs.target.formula)
         let reply = try runCorrector(cs.active, req, turn: turn)
-        let current = turn.episode == episode
+        let current = turn.episode == episode?.number
         if current { cs.target.update(with: reply) }
         cs.last = (turn.generationID, reply)
         showReply(reply, request: req)
-        if current, req.env is Points24 {
+        if current, req.env.tracksTargetFormula {
             var line = "target formula: " + cs.target.display
             if cs.target.unsolvable { line += config.style.yellow("  (deal judged unsolvable: GTR ends the episode here)") }
             out(line)

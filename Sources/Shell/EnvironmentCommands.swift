@@ -1,241 +1,140 @@
 import Environments
+import Episodes
 import Foundation
 import SessionLog
 import Training
 
 extension Shell {
     static let environmentCommands: [CommandSpec] = [
-        CommandSpec(name: "env", group: "environment", usage: "env list | env NAME [seed=N] [cards=...] [options]",
-                    summary: "list environments, or open one and deal the first episode",
-                    example: "env points24 seed=3 solvable_only=true", subcommands: ["list"] + EnvironmentRegistry.names,
-                    acceptsAnyOption: true) { sh, a in
+        CommandSpec(name: "env", group: "environment", summary: "list environments, or open one and deal the first episode",
+                    example: "env points24 seed=3 solvable_only=true",
+                    positionals: [.optional("NAME", ["list"] + EnvironmentRegistry.names)],
+                    options: [OptionSpec("seed", .seed, "deal this hand (without it the env's own stream continues)")],
+                    envOptions: true, usageOverride: "env list | env NAME [seed=N] [env options]") { sh, a in
             guard let name = a.positional.first, name != "list" else {
+                guard a.options.isEmpty else { throw CommandError("env list takes no options") }
+                let w = EnvironmentRegistry.names.map(\.count).max()! + 2
                 for e in EnvironmentRegistry.entries {
-                    sh.out(e.name.padding(toLength: 11, withPad: " ", startingAt: 0) + e.summary)
-                    sh.out("           options: " + e.options.joined(separator: " "))
+                    sh.out(e.name.padding(toLength: w, withPad: " ", startingAt: 0) + e.summary)
+                    sh.out(String(repeating: " ", count: w) + "options: " + e.options.joined(separator: " "))
                 }
                 return
             }
             let e = try EnvironmentRegistry.make(name)
-            try sh.startEpisode(env: e, seed: a.seed(), options: a.options)
+            try sh.startEpisode(env: e, seed: a.seed(), options: a.extraOptions)
         },
-        CommandSpec(name: "reset", group: "environment", usage: "reset [seed=N] [options]",
-                    summary: "deal a new episode (same env; without seed the env's stream continues)", example: "reset seed=7",
-                    acceptsAnyOption: true) { sh, a in
-            guard let e = sh.env else { throw CommandError("no environment: use env NAME first") }
-            var opts = sh.envOptions.filter { $0.key != "cards" && $0.key != "seed" }
-            for (k, v) in a.options where k != "seed" { opts[k] = v }
-            try sh.startEpisode(env: e, seed: a.seed(), options: opts)
+        CommandSpec(name: "reset", group: "environment", summary: "deal a new episode (same env; without seed the env's stream continues)",
+                    example: "reset seed=7", options: [OptionSpec("seed", .seed, "deal this hand")], envOptions: true) { sh, a in
+            guard let ep = sh.episode else { throw CommandError("no environment: use env NAME first") }
+            var opts = ep.options.filter { $0.key != "cards" }
+            for (k, v) in a.extraOptions { opts[k] = v }
+            try sh.startEpisode(env: ep.env, seed: a.seed(), options: opts)
         },
-        CommandSpec(name: "show", group: "environment", usage: "show [prompt|prompt_action|info]",
-                    summary: "the table (cards and formula); or the GTR prompt, or the info dict", example: "show prompt",
-                    subcommands: ["prompt", "prompt_action", "info"]) { sh, a in
-            let e = try sh.requireEnv()
+        CommandSpec(name: "show", group: "environment", summary: "the table (cards and formula); or the GTR prompt, or the info dict",
+                    example: "show prompt", positionals: [.optional("VIEW", ["prompt", "prompt_action", "info"])]) { sh, a in
+            let ep = try sh.requireEpisode()
+            let e = ep.env
             switch a.positional.first {
-            case nil:
-                sh.out(e.terminalView(ansi: sh.config.style.color))
-                sh.out("episode \(sh.episode) t=\(e.stepCount) return=\(fmt(sh.episodeReturn))" + (e.isDone ? " (done)" : ""))
             case "prompt": sh.out(e.prompt(thoughts: true))
             case "prompt_action": sh.out(e.prompt(thoughts: false))
             case "info": sh.out(e.info.serialized())
-            case let x?: throw CommandError("unknown view '\(x)' (prompt, prompt_action, info)")
+            default:
+                sh.out(e.terminalView(ansi: sh.config.style.color))
+                sh.out("episode \(ep.number) t=\(e.stepCount) return=\(fmt(ep.episodeReturn))" + (e.isDone ? " (done)" : ""))
             }
         },
-        CommandSpec(name: "image", group: "environment", usage: "image FILE.png", summary: "write the current 300×300 frame as PNG",
-                    example: "image table.png") { sh, a in
+        CommandSpec(name: "image", group: "environment", summary: "write the current 300×300 frame as PNG",
+                    example: "image table.png", positionals: [.word("FILE.png")]) { sh, a in
             let e = try sh.requireEnv()
-            guard let path = a.positional.first else { throw CommandError("usage: image FILE.png") }
-            let url = sh.resolve(path)
+            let path = a.positional[0]
             let png = PNG.encode((e as? FrameRenderable)?.render() ?? e.observe().image)
-            do { try Data(png).write(to: url) } catch { throw CommandError("cannot write \(path): \(error.localizedDescription)") }
+            try sh.writeFile(Data(png), to: path)
             sh.out("wrote \(path) (\(png.count) bytes, 300x300 RGB)")
         },
-        CommandSpec(name: "act", group: "environment", usage: "act TOKEN... | act text=\"MODEL OUTPUT\" | act from-thought",
-                    summary: "play moves (a model's raw output goes through the RL4VLM parser; from-thought: the action the model writes after the edited thought)",
-                    example: "act 10 * 2", options: ["text"], subcommands: ["from-thought"]) { sh, a in
-            let e = try sh.requireEnv()
+        CommandSpec(name: "act", group: "environment",
+                    summary: "play moves (text=: a model's raw output through GTR parsing; from-thought: the action scored after the edited thought)",
+                    example: "act 10 * 2", positionals: [.many("TOKEN")],
+                    options: [OptionSpec("text", .text, "a model's raw output")],
+                    usageOverride: "act TOKEN... | act text=\"MODEL OUTPUT\" | act from-thought") { sh, a in
+            let ep = try sh.requireEpisode()
             if a.positional == ["from-thought"] { try sh.actFromThought(); return }
             if let text = a.options["text"] {
                 guard a.positional.isEmpty else { throw CommandError("give either tokens or text=, not both") }
-                let (r, p) = try e.step(modelOutput: text)
-                sh.record(r, action: r.executedAction ?? "(invalid)", source: sh.config.interactive ? "human" : "script", parsed: p)
+                try sh.apply(.modelOutput(text), source: sh.humanSource)
                 return
             }
-            guard !a.positional.isEmpty else { throw CommandError("usage: act TOKEN... (legal: \(e.legalActions.joined(separator: " ")))") }
-            if e is Household {
-                // One household command per act, words joined; a command that is not admissible is played as the
-                // real engine plays it ("Nothing happens.", reward −1).
-                guard !e.isDone else { throw EnvironmentError.episodeOver }
-                let command = a.positional.joined(separator: " ")
-                let snapshot = e.clone()
-                let r = try e.step(command)
-                sh.undoStack.append((snapshot, sh.episodeReturn, sh.lastReward))
-                sh.record(r, action: command, source: sh.config.interactive ? "human" : "script", parsed: nil)
-                return
+            guard !a.positional.isEmpty else { throw CommandError("usage: act TOKEN... (legal: \(ep.env.legalActions.joined(separator: " ")))") }
+            // A command game takes one command per act, its words joined ("go to fridge 1"); a card game takes
+            // one token per word. Every token is checked before any is played.
+            let moves = ep.env.actionsAreCommands ? [a.positional.joined(separator: " ")] : a.positional
+            if !ep.env.actionsAreCommands, let bad = moves.first(where: { !ep.env.legalActions.contains($0) }) {
+                throw EnvironmentError.unknownAction(bad, legal: ep.env.legalActions)
             }
-            for tok in a.positional {
+            for m in moves {
                 try Interrupt.check()
-                guard e.legalActions.contains(tok) else { throw EnvironmentError.unknownAction(tok, legal: e.legalActions) }
-                guard !e.isDone else { throw EnvironmentError.episodeOver }
-                let snapshot = e.clone()
-                let r = try e.step(tok)
-                sh.undoStack.append((snapshot, sh.episodeReturn, sh.lastReward))
-                sh.record(r, action: tok, source: sh.config.interactive ? "human" : "script", parsed: nil)
+                try sh.apply(.action(m), source: sh.humanSource)
             }
         },
-        CommandSpec(name: "actions", group: "environment", usage: "actions", summary: "the legal actions now", example: "actions") { sh, _ in
-            sh.out(try sh.requireEnv().legalActions.joined(separator: " "))
+        CommandSpec(name: "actions", group: "environment", summary: "the legal actions (household: admissible commands) now",
+                    example: "actions") { sh, _ in
+            let e = try sh.requireEnv()
+            sh.out(e.legalActions.joined(separator: e.actionsAreCommands ? ", " : " "))
         },
-        CommandSpec(name: "solve", group: "environment", usage: "solve [all=true]",
+        CommandSpec(name: "solve", group: "environment",
                     summary: "every distinct solution of the hand, marking (*) those that complete the current formula",
-                    example: "solve", options: ["all"]) { sh, a in
-            guard let p = sh.env as? FormulaCardGame else { throw CommandError("solve works on points24 and ezpoints") }
-            let solver = (p as? Points24)?.solver ?? Solver(target: 12, operators: ["+", "*"])
-            let all = solver.solutions(p.numbers)
-            let prefix = p.formula
-            let completing = all.filter { $0.completes(prefix) }
-            let f = prefix.isEmpty ? "(empty)" : p.formulaText
-            if all.isEmpty { sh.out("no solution for \(p.numbers.map(String.init).joined(separator: " ")): this hand is unsolvable"); return }
-            sh.out("\(all.count) solution(s) for \(p.numbers.map(String.init).joined(separator: " ")); \(completing.count) complete the formula \(f)")
-            let showAll = a.options["all"] == "true" || all.count <= 20
-            for s in (showAll ? all : completing.isEmpty ? Array(all.prefix(20)) : completing) {
-                let mark = s.completes(prefix) ? "*" : " "
-                var line = " \(mark) \(s.text)"
-                if s.completes(prefix), let form = s.forms(startingWith: prefix).first, form.count > prefix.filter({ $0 != .blank }).count {
-                    line += sh.config.style.dim("   next: \(form[prefix.filter { $0 != .blank }.count])  via \(form.map(\.description).joined())")
-                }
+                    example: "solve", options: [OptionSpec("all", .bool, default: "false", "list every solution")]) { sh, a in
+            guard let r = try sh.requireEnv().solutionReport else { throw CommandError("\(sh.env!.name) has no formula to solve") }
+            let hand = r.numbers.map(String.init).joined(separator: " ")
+            if r.all.isEmpty { sh.out("no solution for \(hand): this hand is unsolvable"); return }
+            let completing = r.completing
+            sh.out("\(r.all.count) solution(s) for \(hand); \(completing.count) complete the formula \(r.formula.isEmpty ? "(empty)" : r.formulaText)")
+            let showAll = a.bool("all") == true || r.all.count <= 20
+            for s in (showAll ? r.all : completing.isEmpty ? Array(r.all.prefix(20)) : completing) {
+                var line = " \(s.completes(r.formula) ? "*" : " ") \(s.text)"
+                if let n = r.next(for: s) { line += sh.config.style.dim("   next: \(n.token)  via \(n.via)") }
                 sh.out(line)
             }
-            if !showAll && completing.count < all.count { sh.out("(\(all.count - completing.count) more; solve all=true lists every one)") }
+            if !showAll && completing.count < r.all.count { sh.out("(\(r.all.count - completing.count) more; solve all=true lists every one)") }
         },
-        CommandSpec(name: "undo", group: "environment", usage: "undo [N]", summary: "take back the last N moves of this episode",
-                    example: "undo") { sh, a in
-            _ = try sh.requireEnv()
-            let n = a.positional.first.flatMap(Int.init) ?? 1
-            guard n >= 1 else { throw CommandError("usage: undo [N]") }
-            guard sh.undoStack.count >= n else { throw CommandError("only \(sh.undoStack.count) move(s) to undo in this episode") }
-            for _ in 0..<n {
-                let s = sh.undoStack.removeLast()
-                sh.env = s.env; sh.episodeReturn = s.ret; sh.lastReward = s.reward
-            }
-            sh.out("undone \(n); " + sh.env!.textObservation)
-        },
-        CommandSpec(name: "play", group: "environment", usage: "play points24 [vs-agent] [hands=N] [seed=S] [solvable_only=true]",
-                    summary: "play N seeded hands yourself with a running score; vs-agent: the agent plays the same hands, side by side",
-                    example: "play points24 hands=3 seed=100", options: ["hands", "seed", "solvable_only", "ranks"]) { sh, a in
-            try sh.play(a)
+        CommandSpec(name: "undo", group: "environment", summary: "take back the last N moves of this episode (any source)",
+                    example: "undo", positionals: [.optional("N")]) { sh, a in
+            let ep = try sh.requireEpisode()
+            let n: Int
+            if let w = a.positional.first {
+                guard let k = Int(w), k >= 1 else { throw CommandError("N=\(w.prefix(20)): expected a positive integer") }
+                n = k
+            } else { n = 1 }
+            try ep.undo(n)
+            sh.agent.turn = nil
+            sh.out("undone \(n); " + ep.env.textObservation)
         },
     ]
 
-    func requireEnv() throws -> Environment {
-        guard let e = env else { throw CommandError("no environment: use env NAME (env list shows them)") }
-        return e
+    /// Writes a file the user named, with gtr's own one-line error.
+    func writeFile(_ data: Data, to path: String) throws {
+        let url = resolve(path)
+        do { try data.write(to: url) } catch { throw CommandError("cannot write \(path): \(Shell.fileProblem(url, error))") }
     }
 
-    func endEpisodeIfOpen() {
-        guard let e = env, episode > 0 else { return }
-        if !e.isDone, e.stepCount > 0 { log?.endEpisode(episode, return: episodeReturn, length: e.stepCount) }
-    }
-
-    func startEpisode(env e: Environment, seed: UInt64?, options: [String: String]) throws {
-        var opts = options
-        opts.removeValue(forKey: "seed")
-        // Paths in options are relative to the shell's working directory.
-        if let g = opts["game"], !g.hasPrefix("/") { opts["game"] = resolve(g).path }
-        try e.reset(seed: seed, options: opts)
-        endEpisodeIfOpen()
-        if env !== e { env = e }
-        envOptions = opts
-        episode += 1
-        correctorSession.target.reset()
-        episodeReturn = 0; lastReward = 0; lastAction = ""; lastInvalid = false
-        undoStack = []
-        episodeSeed = seed
-        let optText = opts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        log?.beginEpisode(episode, env: e.name, seed: seed, options: optText)
-        out("\(e.name) episode \(episode)" + (seed.map { " seed=\($0)" } ?? "") + ": " + e.textObservation)
-    }
-
-    /// Updates the episode, prints the step and logs it.
-    func record(_ r: StepResult, action: String, source: String, parsed: ProjectedAction?) {
-        guard let e = env else { return }
-        lastReward = r.reward
-        episodeReturn += r.reward
-        lastAction = action
-        lastInvalid = r.invalid
-        var line = "t=\(e.stepCount) \(action) → reward \(fmt(r.reward))"
-        if r.invalid { line += config.style.yellow(" (invalid output: \(e.invalidPolicy.rawValue))") }
-        if let p = parsed { line += " [parsed: \(p.keywords.isEmpty ? "no action keyword" : p.keywords.joined(separator: ","))]" }
-        out(line + " | " + e.textObservation)
-        let rec = StepRecord(episode: episode, t: e.stepCount, env: e.name, observation: e.textObservation, action: action,
-                             source: source, reward: r.reward, done: r.done, info: r.info.serialized())
-        log?.logStep(rec, commandSeq: seq)
-        if recordSteps { recordedSteps.append((seq, rec)) }
-        if r.done {
-            let verdict = episodeReturn > 0 ? config.style.green("success") : config.style.red("failure")
-            out("episode \(episode) over (\(r.terminated ? "terminated" : "truncated")): return \(fmt(episodeReturn)) in \(e.stepCount) steps, \(verdict)")
-            log?.endEpisode(episode, return: episodeReturn, length: e.stepCount)
+    /// The reason a file could not be read or written, in gtr's words (never Foundation's error domains).
+    static func fileProblem(_ url: URL, _ error: Error) -> String {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        let exists = fm.fileExists(atPath: url.path, isDirectory: &isDir)
+        if isDir.boolValue { return "it is a directory" }
+        let parent = url.deletingLastPathComponent()
+        if !exists, !fm.fileExists(atPath: parent.path) { return "no such directory \(parent.path)" }
+        let ns = error as NSError
+        let posix = (ns.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? $0.code : nil }
+            ?? (ns.domain == NSPOSIXErrorDomain ? ns.code : nil)
+        if let code = posix, let msg = strerror(Int32(code)) { return String(cString: msg).lowercased() }
+        switch ns.code {
+        case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file"
+        case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
+        case NSFileWriteOutOfSpaceError: return "no space left on the device"
+        case NSFileReadInapplicableStringEncodingError, NSFileReadCorruptFileError: return "not UTF-8 text"
+        case NSFileWriteVolumeReadOnlyError: return "read-only file system"
+        default: return exists ? "not readable or writable here" : "cannot be created here"
         }
     }
-
-    /// `play`: the human plays N seeded hands. Hand i is dealt with seed S+i, so an agent can later be scored on
-    /// exactly the same hands (the `PlayMatch` hands list), side by side.
-    func play(_ a: Arguments) throws {
-        guard a.positional.first == "points24" || a.positional.first == nil else { throw CommandError("play supports points24") }
-        let versus = a.positional.dropFirst().first == "vs-agent"
-        guard a.positional.count <= (versus ? 2 : 1) else { throw CommandError("usage: play points24 [vs-agent] [hands=N] [seed=S]") }
-        if versus { _ = try requireModel() }
-        var agentStats = EpisodeStats()
-        guard let input = lineSource else { throw CommandError("play needs an interactive input (in scripts, use env and act)") }
-        let hands = try a.int("hands", default: 1, range: 1...10_000)
-        let base = try a.seed() ?? UInt64(Date().timeIntervalSince1970) % 100_000
-        var opts: [String: String] = [:]
-        if let s = a.options["solvable_only"] { opts["solvable_only"] = s }
-        if let r = a.options["ranks"] { opts["ranks"] = r }
-        let match = PlayMatch(env: "points24", seeds: (0..<hands).map { base + UInt64($0) }, options: opts)
-        var stats = EpisodeStats()
-        out("playing \(hands) hand(s) of points24 from seed \(base); type tokens (e.g. 10 * 2), undo, solve, skip or quit")
-        handLoop: for (i, s) in match.seeds.enumerated() {
-            try startEpisode(env: Points24(), seed: s, options: match.options)
-            out(env!.terminalView(ansi: config.style.color))
-            while let e = env, !e.isDone {
-                guard let line = input.readLine(prompt: "play[\(i + 1)/\(hands) t=\(e.stepCount)]> ") else { break handLoop }
-                if Interrupt.pending { Interrupt.clear(); break handLoop }
-                let words = line.split(separator: " ").map(String.init)
-                guard let first = words.first else { continue }
-                switch first {
-                case "quit", "exit": break handLoop
-                case "skip":
-                    out("skipped hand \(i + 1)")
-                    stats.record(return: episodeReturn, length: e.stepCount)
-                    continue handLoop
-                case "undo", "solve", "show", "actions":
-                    _ = try? Shell.spec(first)!.run(self, Arguments(Array(words.dropFirst()), words: []))
-                default:
-                    do { try Shell.spec("act")!.run(self, Arguments(words, words: [])) } catch { errorLine("\(error)") }
-                }
-            }
-            if let e = env, e.isDone { stats.record(return: episodeReturn, length: e.stepCount) }
-            if versus {
-                let (ret, moves, formula) = try agentPlays(seed: s, options: match.options)
-                agentStats.record(return: ret, length: moves)
-                let you = "you \(episodeReturn > 0 ? "✓" : "✗") \((env as? FormulaCardGame)?.formulaText ?? "")"
-                out("hand \(i + 1): \(you) | agent \(ret > 0 ? "✓" : "✗") \(formula) (\(moves) moves)")
-                out("score: you \(stats.successes)/\(stats.episodes) · agent \(agentStats.successes)/\(agentStats.episodes)")
-            } else {
-                out("score: \(stats.successes)/\(stats.episodes) solved, return \(fmt(stats.returns.reduce(0, +))), moves \(stats.totalMoves)")
-            }
-        }
-        out("played \(stats.episodes) hand(s): \(stats.successes) solved (\(String(format: "%.0f", stats.successRate * 100))%), mean return \(fmt(stats.meanReturn))")
-        if versus {
-            out("agent on the same hands: \(agentStats.successes) solved (\(String(format: "%.0f", agentStats.successRate * 100))%), mean return \(fmt(agentStats.meanReturn))")
-        }
-    }
-}
-
-/// A fixed list of hands (env, seeds, options) that several players, human or agent, can be scored on.
-public struct PlayMatch: Sendable {
-    public let env: String
-    public let seeds: [UInt64]
-    public let options: [String: String]
 }

@@ -3,52 +3,56 @@ import Foundation
 
 extension Shell {
     static let householdCommands: [CommandSpec] = [
-        CommandSpec(name: "admissible", group: "environment", usage: "admissible",
-                    summary: "the admissible commands of the household task now (act takes one; TAB completes them)",
+        CommandSpec(name: "admissible", group: "environment",
+                    summary: "the admissible commands of a household task now, one per line (act takes one; TAB completes them)",
                     example: "admissible") { sh, _ in
-            let h = try sh.requireHousehold()
-            let list = h.legalActions
+            let e = try sh.requireEnv()
+            guard e.actionsAreCommands else { throw CommandError("\(e.name) has action tokens, not commands: actions lists them") }
+            let list = e.legalActions
             sh.out("\(list.count) admissible command(s):")
             for c in list { sh.out("  " + c) }
         },
-        CommandSpec(name: "expert", group: "environment", usage: "expert",
+        CommandSpec(name: "expert", group: "environment",
                     summary: "the expert's next command and its whole plan from here (privileged: it reads the true state)",
                     example: "expert") { sh, _ in
-            let h = try sh.requireHousehold()
-            guard let w = h.world else { throw CommandError("no household episode: env alfworld first") }
-            if w.won { sh.out("the task is done"); return }
-            let plan = HouseholdExpert.plan(w)
-            guard let first = plan.first else { throw CommandError("the expert has no plan from this state") }
-            sh.out("next: " + first)
-            sh.out("plan (\(plan.count) step(s)): " + plan.joined(separator: " → "))
+            let e = try sh.requireEnv()
+            if e.isDone { sh.out("the episode is over"); return }
+            guard let advice = e.expertAdvice else {
+                if let g = e.goalProgress, g.won { sh.out("the task is done"); return }
+                throw CommandError("\(e.name) has no planning expert here (household tasks have one)")
+            }
+            sh.out("next: " + advice.next)
+            sh.out("plan (\(advice.plan.count) step(s)): " + advice.plan.joined(separator: " → "))
         },
-        CommandSpec(name: "gen-household", group: "environment", usage: "gen-household out=DIR [task=TYPE|all] [games=N] [seed=S] [shared_locations=true]",
+        CommandSpec(name: "gen-household", group: "environment",
                     summary: "write generated household games as ALFWorld game.tw-pddl + traj_data.json (the real engine loads them)",
-                    example: "gen-household out=games task=all games=2 seed=0", options: ["out", "task", "games", "seed", "shared_locations"], volatile: true) { sh, a in
-            guard let out = a.options["out"] else { throw CommandError("out=DIR is required") }
+                    example: "gen-household out=games task=all games=2 seed=0",
+                    options: [OptionSpec("out", .path, "required"), OptionSpec("task", .choice(["all"] + HouseholdTask.allCases.map(\.rawValue)), default: "all"),
+                              OptionSpec("games", .int(1...10_000), default: "1", "per task type"), OptionSpec("seed", .seed, default: "0"),
+                              OptionSpec("shared_locations", .bool, default: "false")], volatile: true) { sh, a in
+            guard let out = a.string("out") else { throw CommandError("out=DIR is required") }
             guard let inst = AlfworldBridge.locate() else {
                 throw CommandError("writing game files needs ALFWorld's alfred.pddl and alfred.twl2: make alfworld (or pip install alfworld==0.4.2, or GTR_ALFWORLD_PYTHON=…)")
             }
-            let n = try a.int("games", default: 1, range: 1...10_000)
-            let seed = try a.seed() ?? 0
-            let tasks: [HouseholdTask]
-            switch a.options["task"] ?? "all" {
-            case "all": tasks = HouseholdTask.allCases
-            case let t: guard let k = HouseholdTask(rawValue: t) else { throw CommandError("task=\(t): expected all or \(HouseholdTask.allCases.map(\.rawValue).joined(separator: ", "))") }; tasks = [k]
-            }
+            let n = a.int("games") ?? 1
+            let seed = a.seed() ?? 0
+            let tasks = a.string("task").flatMap(HouseholdTask.init(rawValue:)).map { [$0] } ?? HouseholdTask.allCases
             var games: [HouseholdGame] = []
-            let shared = a.options["shared_locations"] == "true"
+            let shared = a.bool("shared_locations") ?? false
             for t in tasks { for k in 0..<n { games.append(try HouseholdGenerator.generate(task: t, seed: seed &+ UInt64(k), sharedLocations: shared)) } }
             let files = try AlfworldBridge.write(games, to: sh.resolve(out), domain: inst.domain, grammar: inst.grammar)
             sh.out("wrote \(files.count) game(s) under \(sh.resolve(out).path) (domain and grammar from \(inst.data.path))")
         },
-        CommandSpec(name: "conformance", group: "environment", usage: "conformance [dir=PATH] [games=N] [random=STEPS] [seed=S]",
+        CommandSpec(name: "conformance", group: "environment",
                     summary: "play games in the real ALFWorld engine and in gtr's, comparing every step (generated games, or the game.tw-pddl files under dir=)",
-                    example: "conformance games=2", options: ["dir", "games", "random", "seed"], volatile: true) { sh, a in
+                    example: "conformance games=2",
+                    options: [OptionSpec("dir", .path, "official games: every game.tw-pddl under it"), OptionSpec("games", .int(1...100_000), default: "2"),
+                              OptionSpec("random", .int(0...10_000), default: "40", "random commands per game"), OptionSpec("seed", .seed, default: "0")],
+                    volatile: true) { sh, a in
             guard let inst = AlfworldBridge.locate() else { throw CommandError("the real engine is not installed: make alfworld (or GTR_ALFWORLD_PYTHON=…)") }
-            let n = try a.int("games", default: 2, range: 1...100_000)
-            let random = try a.int("random", default: 40, range: 0...10_000)
-            let seed = try a.seed() ?? 0
+            let n = a.int("games") ?? 2
+            let random = a.int("random") ?? 40
+            let seed = a.seed() ?? 0
             var files: [URL] = []
             if let d = a.options["dir"] {
                 let root = sh.resolve(d)
@@ -71,17 +75,12 @@ extension Shell {
             for d in c.differences.prefix(10) { sh.out(d) }
             if !c.differences.isEmpty { throw CommandError("the engines differ") }
         },
-        CommandSpec(name: "goal", group: "environment", usage: "goal",
+        CommandSpec(name: "goal", group: "environment",
                     summary: "the task, its type, and how many goal conditions are met", example: "goal") { sh, _ in
-            let h = try sh.requireHousehold()
-            let gc = h.goalConditions
-            sh.out("task: \(h.task) (\(h.goal?.task.rawValue ?? "unknown type"))")
-            sh.out("goal conditions: \(gc.satisfied)/\(gc.total)" + (h.won ? sh.config.style.green("  won") : ""))
+            let e = try sh.requireEnv()
+            guard let g = e.goalProgress else { throw CommandError("\(e.name) has no goal conditions (household tasks have)") }
+            sh.out("task: \(g.task) (\(g.kind))")
+            sh.out("goal conditions: \(g.satisfied)/\(g.total)" + (g.won ? sh.config.style.green("  won") : ""))
         },
     ]
-
-    func requireHousehold() throws -> Household {
-        guard let h = try requireEnv() as? Household else { throw CommandError("this works in the household env: env alfworld [task=TYPE] [seed=N] [game=PATH]") }
-        return h
-    }
 }

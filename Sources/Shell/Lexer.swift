@@ -19,6 +19,9 @@ public struct Word: Sendable, Equatable {
     public var parts: [WordPart]
     public var quoted: Bool
     public var position: SourcePosition
+    /// The option key when the word starts, unquoted and before any `$`, with `key=` (`seed="5"`,
+    /// `text="{…}"`); a word quoted from its first character (`"seed=5"`) is never an option.
+    public var optionKey: String? = nil
 
     /// The literal text when the word has no variable references.
     public var literal: String? {
@@ -82,9 +85,12 @@ public struct Lexer {
             var parts: [WordPart] = []
             var lit = ""
             var quoted = false
+            var head = ""        // the unquoted literal start of the word, for `optionKey`
+            var headOpen = true
             func flush() { if !lit.isEmpty { parts.append(.literal(lit)); lit = "" } }
             func readVariable() throws {
                 // at '$'
+                headOpen = false
                 advance()
                 if i < chars.count, chars[i] == "{" {
                     advance()
@@ -108,18 +114,20 @@ public struct Lexer {
                 case " ", "\t", "\n", ";", "\r":
                     break wordLoop
                 case "'":
-                    quoted = true
+                    quoted = true; headOpen = false
                     let qpos = pos()
                     advance()
-                    while i < chars.count, chars[i] != "'" { lit.unicodeScalars.append(chars[i]); advance() }
-                    guard i < chars.count else { throw ShellSyntaxError(position: qpos, message: "unterminated single quote", incomplete: true) }
+                    // A quote ends on its own line: an unterminated one is reported at once instead of swallowing
+                    // the lines after it (a backslash before the newline continues a double-quoted string).
+                    while i < chars.count, chars[i] != "'", chars[i] != "\n" { lit.unicodeScalars.append(chars[i]); advance() }
+                    guard i < chars.count, chars[i] == "'" else { throw ShellSyntaxError(position: qpos, message: "unterminated single quote", incomplete: false) }
                     advance()
                 case "\"":
-                    quoted = true
+                    quoted = true; headOpen = false
                     let qpos = pos()
                     advance()
                     while true {
-                        guard i < chars.count else { throw ShellSyntaxError(position: qpos, message: "unterminated double quote", incomplete: true) }
+                        guard i < chars.count, chars[i] != "\n" else { throw ShellSyntaxError(position: qpos, message: "unterminated double quote", incomplete: false) }
                         let e = chars[i]
                         if e == "\"" { advance(); break }
                         if e == "\\" {
@@ -139,6 +147,7 @@ public struct Lexer {
                         lit.unicodeScalars.append(e); advance()
                     }
                 case "\\":
+                    headOpen = false
                     advance()
                     guard i < chars.count else { throw ShellSyntaxError(position: start, message: "trailing backslash", incomplete: true) }
                     if chars[i] != "\n" { lit.unicodeScalars.append(chars[i]) }
@@ -146,12 +155,13 @@ public struct Lexer {
                 case "$":
                     try readVariable()
                 default:
+                    if headOpen { head.unicodeScalars.append(d) }
                     lit.unicodeScalars.append(d); advance()
                 }
             }
             flush()
             if parts.isEmpty { parts = [.literal("")] }
-            tokens.append(.word(Word(parts: parts, quoted: quoted, position: start)))
+            tokens.append(.word(Word(parts: parts, quoted: quoted, position: start, optionKey: Arguments.optionKey(of: head))))
         }
         return tokens
     }

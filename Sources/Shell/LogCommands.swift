@@ -3,15 +3,14 @@ import SessionLog
 
 extension Shell {
     static let logCommands: [CommandSpec] = [
-        CommandSpec(name: "log", group: "log", usage: "log [N]", summary: "the last N commands of this session (default 20)",
-                    example: "log 5", volatile: true) { sh, a in
-            let n = a.positional.first.flatMap(Int.init) ?? 20
-            guard n > 0 else { throw CommandError("usage: log [N]") }
+        CommandSpec(name: "log", group: "log", summary: "the last N commands of this session (default 20)",
+                    example: "log 5", positionals: [.optional("N")], volatile: true) { sh, a in
+            let n = try Shell.count(a.positional.first, default: 20)
             let r = try sh.query("SELECT seq, status, printf('%.3f', duration), text FROM commands WHERE session_id=\(sh.sessionID) ORDER BY seq DESC LIMIT \(n)")
             for row in r.rows.reversed() { sh.out(row.map(\.description).joined(separator: "  ")) }
         },
-        CommandSpec(name: "sql", group: "log", usage: "sql \"SELECT ...\"", summary: "query the session database (read-only)",
-                    example: "sql \"SELECT episode, return FROM episodes WHERE session_id=$session\"", volatile: true) { sh, a in
+        CommandSpec(name: "sql", group: "log", summary: "query the session database (read-only)",
+                    example: "sql \"SELECT episode, return FROM episodes WHERE session_id=$session\"", positionals: [.text("\"SELECT ...\"")], volatile: true) { sh, a in
             guard !a.all.isEmpty else { throw CommandError("usage: sql \"SELECT ...\"") }
             let r = try sh.query(a.all.joined(separator: " "))
             sh.out(r.columns.joined(separator: " | "))
@@ -19,9 +18,9 @@ extension Shell {
             if r.rows.count > 1000 { sh.out("(\(r.rows.count - 1000) more rows)") }
             sh.out("(\(r.rows.count) row\(r.rows.count == 1 ? "" : "s"))")
         },
-        CommandSpec(name: "sessions", group: "log", usage: "sessions [N]", summary: "recent sessions with their counts",
-                    example: "sessions", volatile: true) { sh, a in
-            let n = a.positional.first.flatMap(Int.init) ?? 20
+        CommandSpec(name: "sessions", group: "log", summary: "recent sessions with their counts",
+                    example: "sessions", positionals: [.optional("N")], volatile: true) { sh, a in
+            let n = try Shell.count(a.positional.first, default: 20)
             let r = try sh.query("""
                 SELECT s.id, datetime(s.started_at, 'unixepoch'), COALESCE(datetime(s.ended_at, 'unixepoch'), 'open'),
                   (SELECT COUNT(*) FROM commands c WHERE c.session_id=s.id),
@@ -33,26 +32,31 @@ extension Shell {
             sh.out("id | started | ended | commands | episodes | steps | replay_of")
             for row in r.rows.reversed() { sh.out(row.map(\.description).joined(separator: " | ")) }
         },
-        CommandSpec(name: "save", group: "log", usage: "save script FILE", summary: "write this session's commands as a runnable script",
-                    example: "save script my-session.gtr", subcommands: ["script"], volatile: true) { sh, a in
-            guard a.positional.count == 2, a.positional[0] == "script" else { throw CommandError("usage: save script FILE") }
-            let r = try sh.query("SELECT text, status FROM commands WHERE session_id=\(sh.sessionID) ORDER BY seq")
+        CommandSpec(name: "save", group: "log", summary: "write this session's commands as a script that runs (play and edits as their equivalents)",
+                    example: "save script my-session.gtr", positionals: [.word("script", ["script"]), .word("FILE")], volatile: true) { sh, a in
+            let r = try sh.query("SELECT seq, text, status FROM commands WHERE session_id=\(sh.sessionID) ORDER BY seq")
             var text = "# gtr session \(sh.sessionID) saved \(ISO8601DateFormatter().string(from: Date()))\n"
             var count = 0
             for row in r.rows {
-                guard case let .text(t) = row[0] else { continue }
-                let first = t.split(separator: " ").first.map(String.init) ?? ""
-                if ["save", "quit", "exit", "replay", "play"].contains(first) { continue }
-                if case let .text(st) = row[1], st != "ok" { text += "# failed: " + t.replacingOccurrences(of: "\n", with: "\n# ") + "\n"; continue }
-                text += t + "\n"; count += 1
+                guard case let .int(seq) = row[0], case let .text(t) = row[1] else { continue }
+                let first = t.split(whereSeparator: { $0 == " " || $0 == "\n" }).first.map(String.init) ?? ""
+                if ["save", "quit", "exit", "replay"].contains(first) { continue }
+                if case let .text(st) = row[2], st != "ok" { text += "# failed: " + t.replacingOccurrences(of: "\n", with: "\n# ") + "\n"; continue }
+                // Commands that read input as they run are saved as what they did.
+                if let equivalent = sh.scriptEquivalents[Int(seq)] {
+                    text += "# " + t.replacingOccurrences(of: "\n", with: "\n# ") + "\n"
+                    for l in equivalent { text += l + "\n" }
+                } else {
+                    text += t + "\n"
+                }
+                count += 1
             }
-            let url = sh.resolve(a.positional[1])
-            do { try text.write(to: url, atomically: true, encoding: .utf8) } catch { throw CommandError("cannot write \(a.positional[1]): \(error.localizedDescription)") }
+            try sh.writeFile(Data(text.utf8), to: a.positional[1])
             sh.out("wrote \(count) command(s) to \(a.positional[1])")
         },
-        CommandSpec(name: "replay", group: "log", usage: "replay SESSION_ID",
+        CommandSpec(name: "replay", group: "log",
                     summary: "re-run a logged session's commands in a new session and report the first divergence",
-                    example: "replay 3", volatile: true) { sh, a in
+                    example: "replay 3", positionals: [.word("SESSION_ID")], volatile: true) { sh, a in
             guard let id = a.positional.first.flatMap(Int64.init) else { throw CommandError("usage: replay SESSION_ID") }
             guard id != sh.sessionID else { throw CommandError("cannot replay the running session") }
             sh.log?.flush()
@@ -63,6 +67,13 @@ extension Shell {
     ]
 
     var sessionID: Int64 { log?.sessionID ?? 0 }
+
+    /// A positive count given as a word (`log 5`, `sessions 10`).
+    static func count(_ word: String?, default d: Int) throws -> Int {
+        guard let w = word else { return d }
+        guard let n = Int(w), n >= 1, n <= 1_000_000 else { throw CommandError("N=\(w.prefix(20)): expected a positive integer") }
+        return n
+    }
 
     func query(_ sql: String) throws -> (columns: [String], rows: [[SQLValue]]) {
         guard let log else { throw CommandError("no session log (logging is off)") }

@@ -6,14 +6,16 @@ import Training
 
 extension Shell {
     static let modelCommands: [CommandSpec] = [
-        CommandSpec(name: "model", group: "agent", usage: "model load PATH|default | model info | model save DIR",
+        CommandSpec(name: "model", group: "agent",
                     summary: "load a checkpoint (default: the shipped agent, trained on first use), show or save it",
-                    example: "model load default", subcommands: ["load", "info", "save"], volatile: false) { sh, a in
+                    example: "model load default", positionals: [.optional("load|info|save", ["load", "info", "save"]), .optional("PATH")],
+                    usageOverride: "model load PATH|default | model info | model save DIR") { sh, a in
             switch a.positional.first {
             case "load":
                 guard a.positional.count == 2 else { throw CommandError("usage: model load PATH|default") }
                 try sh.loadModel(a.positional[1])
             case "info", nil:
+                guard a.positional.count <= 1 else { throw CommandError("usage: model info") }
                 let m = try sh.requireModel()
                 let c = m.config.transformer
                 sh.out("model:     \(m.name) from \(sh.agent.source)")
@@ -31,26 +33,24 @@ extension Shell {
                 let url = sh.resolve(a.positional[1])
                 do { try m.save(to: url) } catch { throw CommandError("cannot save to \(a.positional[1]): \(error)") }
                 sh.out("saved \(a.positional[1]) (config.json, model.safetensors)")
-            case let x?: throw CommandError("unknown subcommand '\(x)' (load, info, save)")
+            default: throw CommandError("usage: model load PATH|default | model info | model save DIR")
             }
         },
-        CommandSpec(name: "agent", group: "agent", usage: "agent [temperature=T] [top_p=P] [penalty=R] [max_tokens=N] [greedy=true|false] [seed=S] [lambda=L]",
-                    summary: "show or set how the agent samples and how its log-prob is weighted",
+        CommandSpec(name: "agent", group: "agent", summary: "show or set how the agent samples and how its log-prob is weighted",
                     example: "agent temperature=0.2 lambda=0.5",
-                    options: ["temperature", "top_p", "penalty", "max_tokens", "greedy", "seed", "lambda"]) { sh, a in
+                    options: [OptionSpec("temperature", .number(0.01...10), default: "\(GenerationConfig().temperature)"), OptionSpec("top_p", .number(0.01...1), default: "\(GenerationConfig().topP)"),
+                              OptionSpec("penalty", .number(0.5...5), default: "1", "repetition penalty (behaviour only)"),
+                              OptionSpec("max_tokens", .int(1...4096), default: String(GenerationConfig().maxNewTokens)), OptionSpec("greedy", .bool, default: "false"),
+                              OptionSpec("seed", .seed, default: String(GenerationConfig().seed), "generation k samples with seed+k"),
+                              OptionSpec("lambda", .number(0...10), default: "0.5", "weight of thought tokens in the log-prob")]) { sh, a in
             var g = sh.agent.generation
-            func float(_ k: String, _ range: ClosedRange<Float>) throws -> Float? {
-                guard let v = a.options[k] else { return nil }
-                guard let f = Float(v), range.contains(f) else { throw CommandError("\(k)=\(v): expected a number in \(range.lowerBound)…\(range.upperBound)") }
-                return f
-            }
-            if let t = try float("temperature", 0.01...10) { g.temperature = t }
-            if let p = try float("top_p", 0.01...1) { g.topP = p }
-            if let r = try float("penalty", 0.5...5) { g.repetitionPenalty = r }
-            g.maxNewTokens = try a.int("max_tokens", default: g.maxNewTokens, range: 1...4096)
-            if let v = a.options["greedy"] { guard let b = Bool(v) else { throw CommandError("greedy=\(v): expected true or false") }; g.greedy = b }
-            if let s = try a.seed() { g.seed = s; sh.agent.counter = 0 }
-            if let l = try float("lambda", 0...10) { sh.agent.lambda = l }
+            if let t = a.options["temperature"].flatMap(Float.init) { g.temperature = t }
+            if let p = a.options["top_p"].flatMap(Float.init) { g.topP = p }
+            if let r = a.options["penalty"].flatMap(Float.init) { g.repetitionPenalty = r }
+            if let n = a.options["max_tokens"].flatMap(Int.init) { g.maxNewTokens = n }
+            if let b = a.options["greedy"].flatMap(Bool.init) { g.greedy = b }
+            if let s = a.options["seed"].flatMap(UInt64.init) { g.seed = s; sh.agent.counter = 0 }
+            if let l = a.options["lambda"].flatMap(Float.init) { sh.agent.lambda = l }
             sh.agent.generation = g
             sh.out("temperature=\(g.temperature) top_p=\(g.topP) penalty=\(g.repetitionPenalty) max_tokens=\(g.maxNewTokens) greedy=\(g.greedy) seed=\(g.seed) lambda=\(sh.agent.lambda)")
             if g.topP < 1 || g.repetitionPenalty != 1 {
@@ -58,23 +58,26 @@ extension Shell {
             }
         },
         CommandSpec(name: "sft", group: "agent",
-                    usage: "sft [env=points24] [steps=N] [epochs=E] [batch=B] [lr=X] [seed=S] [held_out=N] [out=DIR|default] [merges=M] [d_model=D] [layers=L]",
                     summary: "train the tiny VLM on N expert steps (progress bar, loss curve, held-out metrics), save and load it",
                     example: "sft env=numberline steps=500 epochs=2 out=nl-agent",
-                    options: ["env", "steps", "epochs", "batch", "lr", "seed", "held_out", "out", "merges", "d_model", "layers"], volatile: true) { sh, a in
+                    options: [OptionSpec("env", .choice(Expert.environments), default: SFTConfig().env), OptionSpec("steps", .int(1...1_000_000), default: String(SFTConfig().steps)),
+                              OptionSpec("epochs", .int(1...1000), default: String(SFTConfig().epochs)), OptionSpec("batch", .int(1...1024), default: String(SFTConfig().batch)),
+                              OptionSpec("lr", .number(1e-7...0.999)), OptionSpec("seed", .seed, default: String(SFTConfig().seed)),
+                              OptionSpec("held_out", .int(0...100_000), default: String(SFTConfig().heldOut)), OptionSpec("out", .path, "DIR, or default (replaces the default agent)"),
+                              OptionSpec("merges", .int(0...20_000), default: String(SFTConfig().merges)), OptionSpec("d_model", .int(32...1024), default: String(SFTConfig().dModel), "a multiple of 32"),
+                              OptionSpec("layers", .int(1...32), default: String(SFTConfig().layers))], volatile: true) { sh, a in
             var c = SFTConfig()
             c.env = a.options["env"] ?? c.env
-            guard Expert.environments.contains(c.env) else { throw CommandError("env=\(c.env): experts exist for \(Expert.environments.joined(separator: ", "))") }
-            c.steps = try a.int("steps", default: c.steps, range: 1...1_000_000)
-            c.epochs = try a.int("epochs", default: c.epochs, range: 1...1000)
-            c.batch = try a.int("batch", default: c.batch, range: 1...1024)
-            c.heldOut = try a.int("held_out", default: c.heldOut, range: 0...100_000)
-            c.merges = try a.int("merges", default: c.merges, range: 0...20_000)
-            c.dModel = try a.int("d_model", default: c.dModel, range: 32...1024)
-            c.layers = try a.int("layers", default: c.layers, range: 1...32)
+            if let v = a.options["steps"].flatMap(Int.init) { c.steps = v }
+            if let v = a.options["epochs"].flatMap(Int.init) { c.epochs = v }
+            if let v = a.options["batch"].flatMap(Int.init) { c.batch = v }
+            if let v = a.options["held_out"].flatMap(Int.init) { c.heldOut = v }
+            if let v = a.options["merges"].flatMap(Int.init) { c.merges = v }
+            if let v = a.options["d_model"].flatMap(Int.init) { c.dModel = v }
+            if let v = a.options["layers"].flatMap(Int.init) { c.layers = v }
             guard c.dModel % 32 == 0 else { throw CommandError("d_model=\(c.dModel): expected a multiple of 32") }
-            if let v = a.options["lr"] { guard let f = Float(v), f > 0, f < 1 else { throw CommandError("lr=\(v): expected a number in (0, 1)") }; c.learningRate = f }
-            c.seed = try a.seed() ?? c.seed
+            if let f = a.options["lr"].flatMap(Float.init) { c.learningRate = f }
+            c.seed = a.options["seed"].flatMap(UInt64.init) ?? c.seed
             let command = "sft " + a.all.joined(separator: " ")
             let m = try sh.runSFT(c, out: a.options["out"], command: command)
             sh.agent.policy = m
@@ -102,8 +105,8 @@ extension Shell {
             } else {
                 out("no default agent found (shipped or in \(DefaultAgent.cache(home: config.home).path)): training one now (\(DefaultAgent.quickRecipe))")
                 let words = DefaultAgent.quickRecipe.split(separator: " ").dropFirst().map(String.init)
-                let args = Arguments(words, words: [])
-                try Shell.spec("sft")!.run(self, args)
+                let spec = Shell.spec("sft")!
+                try spec.run(self, try Arguments.parse(words, words: [], spec: spec))
                 return
             }
         } else {

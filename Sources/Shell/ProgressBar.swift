@@ -1,12 +1,15 @@
 import Foundation
 
-/// A one-line progress bar: redrawn in place on a terminal, printed every 10 % otherwise (logs and pipes).
+/// A one-line progress bar: redrawn in place on a terminal, printed every 10 % otherwise (logs and pipes). A bar
+/// drawn in place always ends its line (`finish`), so the next output starts on a line of its own.
 struct ProgressBar {
     let total: Int
     let label: String
     let live: Bool
     let emit: (String, Bool) -> Void  // (text, final line?)
     private var lastDecile = -1
+    private var lastText: String?
+    private var open = false
 
     init(total: Int, label: String, live: Bool, emit: @escaping (String, Bool) -> Void) {
         self.total = max(1, total); self.label = label; self.live = live; self.emit = emit
@@ -18,12 +21,21 @@ struct ProgressBar {
         let filled = Int(frac * Double(width))
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let text = "\(label) [\(bar)] \(done)/\(total) \(detail)"
+        lastText = text
         if live {
+            open = done < total
             emit("\r\u{1B}[K" + text, done >= total)
         } else {
             let decile = Int(frac * 10)
             if decile != lastDecile { lastDecile = decile; emit(text, true) }
         }
+    }
+
+    /// Ends a bar left open (an interrupted job): the line is closed with its last state.
+    mutating func finish() {
+        guard live, open, let t = lastText else { return }
+        open = false
+        emit("\r\u{1B}[K" + t, true)
     }
 }
 

@@ -1,6 +1,7 @@
 import Agents
 import Correctors
 import Environments
+import Episodes
 import Foundation
 import SessionLog
 
@@ -62,16 +63,13 @@ public final class Shell {
     /// instead of asking for input).
     public var replayEdits: [Int: String] = [:]
 
-    // Episode state.
-    var env: Environment?
-    var envOptions: [String: String] = [:]
-    var episode = 0
-    var episodeReturn = 0.0
-    var lastReward = 0.0
-    var lastAction = ""
-    var lastInvalid = false
-    var undoStack: [(env: Environment, ret: Double, reward: Double)] = []
-    var episodeSeed: UInt64?
+    /// The episode being played (env, options, seed, return, steps, undo); nil before the first `env`.
+    var episode: EpisodeSession?
+    /// Episodes begun by this shell (the number of the current one).
+    var episodeCount = 0
+    /// Writes episodes to the session log (and to `recordedSteps` during replays).
+    lazy var episodeSink = ShellEpisodeSink(shell: self)
+    var env: Environment? { episode?.env }
 
     /// The loaded agent and its last turn.
     let agent = AgentSession()
@@ -85,6 +83,11 @@ public final class Shell {
     var captured = ""
     var sourceDepth = 0
     var currentPosition: SourcePosition?
+    /// True while a progress bar is drawn in place and its line is not ended.
+    var liveBarOpen = false
+    /// Runnable equivalents of commands that read interactive input (`play`, `thought edit`) by command seq, for
+    /// `save script`.
+    var scriptEquivalents: [Int: [String]] = [:]
     public private(set) var lastStatus = "ok"
 
     let commands: [String: CommandSpec]
@@ -115,17 +118,24 @@ public final class Shell {
 
     func out(_ s: String) {
         captured += s + "\n"
-        if config.echo { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
+        if config.echo { FileHandle.standardOutput.write(Data((endLiveBar() + s + "\n").utf8)) }
+    }
+
+    /// A newline when a progress bar is drawn in place on the current line (output then starts on its own line).
+    func endLiveBar() -> String {
+        guard liveBarOpen else { return "" }
+        liveBarOpen = false
+        return "\n"
     }
 
     func warn(_ s: String) {
         captured += "warning: " + s + "\n"
-        if config.echo { FileHandle.standardError.write(Data(("warning: " + s + "\n").utf8)) }
+        if config.echo { FileHandle.standardError.write(Data((endLiveBar() + "warning: " + s + "\n").utf8)) }
     }
 
     func errorLine(_ s: String) {
         captured += "error: " + s + "\n"
-        if config.echo { FileHandle.standardError.write(Data((config.style.red("error: ") + s + "\n").utf8)) }
+        if config.echo { FileHandle.standardError.write(Data((endLiveBar() + config.style.red("error: ") + s + "\n").utf8)) }
     }
 
     // MARK: prompt
@@ -133,7 +143,7 @@ public final class Shell {
     /// `gtr[points24 #3 t=2]>`: the env, the seed of the episode (or its number) and the step.
     public var prompt: String {
         guard let env else { return "gtr> " }
-        let id = episodeSeed.map { "#\($0)" } ?? "ep\(episode)"
+        let id = episode?.seed.map { "#\($0)" } ?? "ep\(episodeCount)"
         return "gtr[\(env.name) \(id) t=\(env.stepCount)\(env.isDone ? " done" : "")]> "
     }
 
@@ -237,22 +247,20 @@ public final class Shell {
     /// Values of the built-in variables.
     func builtin(_ name: String) -> String? {
         switch name {
-        case "reward": return fmt(lastReward)
-        case "return": return fmt(episodeReturn)
+        case "reward": return fmt(episode?.last?.reward ?? 0)
+        case "return": return fmt(episode?.episodeReturn ?? 0)
         case "done": return (env?.isDone ?? false) ? "true" : "false"
         case "step": return String(env?.stepCount ?? 0)
-        case "episode": return String(episode)
-        case "seed": return episodeSeed.map(String.init) ?? ""
+        case "episode": return String(episodeCount)
+        case "seed": return episode?.seed.map(String.init) ?? ""
         case "env": return env?.name ?? ""
-        case "action": return lastAction
-        case "invalid": return lastInvalid ? "true" : "false"
+        case "action": return episode?.last?.action ?? ""
+        case "invalid": return (episode?.last?.invalid ?? false) ? "true" : "false"
         case "status": return lastStatus
         case "session": return log.map { String($0.sessionID) } ?? ""
-        case "formula": return (env as? FormulaCardGame)?.formulaText
-        case "success": return (env?.isDone ?? false) && episodeReturn > 0 ? "true" : "false"
-        case "solvable":
-            guard let p = env as? Points24 else { return nil }
-            return p.solver.solvable(p.numbers) ? "true" : "false"
+        case "formula": return env?.currentFormula
+        case "success": return (episode?.succeeded ?? false) ? "true" : "false"
+        case "solvable": return env?.solvable.map { $0 ? "true" : "false" }
         case "actions": return env?.legalActions.joined(separator: " ")
         default: return nil
         }
@@ -269,11 +277,9 @@ public final class Shell {
             if let best, best.1 <= max(2, name.count / 2) { msg += "; did you mean '\(best.0)'?" }
             throw ShellError.failed(pos, msg + " (try help)")
         }
-        let parsed = Arguments(args, words: Array(words.dropFirst()))
-        for k in parsed.options.keys where !spec.options.contains(k) && !spec.acceptsAnyOption {
-            let best = spec.options.min { editDistance($0, k) < editDistance($1, k) }
-            let hint = best.map { "; did you mean \($0)=?" } ?? ""
-            throw ShellError.failed(pos, "\(spec.name): unknown option '\(k)'\(hint) (usage: \(spec.usage))")
+        let parsed: Arguments
+        do { parsed = try Arguments.parse(args, words: Array(words.dropFirst()), spec: spec) } catch let e as CommandError {
+            throw ShellError.failed(pos, "\(spec.name): \(e.message)")
         }
         do {
             try spec.run(self, parsed)
@@ -284,6 +290,8 @@ public final class Shell {
         } catch let e as AgentError {
             throw ShellError.failed(pos, "\(spec.name): \(e.description)")
         } catch let e as CorrectorError {
+            throw ShellError.failed(pos, "\(spec.name): \(e.description)")
+        } catch let e as EpisodeError {
             throw ShellError.failed(pos, "\(spec.name): \(e.description)")
         }
     }
@@ -368,42 +376,5 @@ public struct InputUnits {
     /// Text left unfinished at end of input.
     public var leftover: (String, Int)? {
         buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : (buffer, startLine)
-    }
-}
-
-/// Positional words and `key=value` options of one command.
-struct Arguments: Sendable {
-    var positional: [String] = []
-    var options: [String: String] = [:]
-    var optionOrder: [String] = []
-    /// Raw words (for commands that take free text, such as `echo`, and `expect`'s quoted message).
-    var all: [String]
-    var quoted: [Bool]
-
-    init(_ args: [String], words: [Word]) {
-        all = args
-        quoted = words.map(\.quoted)
-        for (i, a) in args.enumerated() {
-            let isQuoted = i < quoted.count ? quoted[i] : false
-            if !isQuoted, let eq = a.firstIndex(of: "="), eq != a.startIndex,
-               a[..<eq].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), a[a.startIndex].isLetter {
-                let k = String(a[..<eq])
-                options[k] = String(a[a.index(after: eq)...]); optionOrder.append(k)
-            } else {
-                positional.append(a)
-            }
-        }
-    }
-
-    func int(_ key: String, default d: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let v = options[key] else { return d }
-        guard let n = Int(v), range.contains(n) else { throw CommandError("\(key)=\(v.prefix(40)): expected an integer in \(range.lowerBound)…\(range.upperBound)") }
-        return n
-    }
-
-    func seed(_ key: String = "seed") throws -> UInt64? {
-        guard let v = options[key] else { return nil }
-        guard let n = UInt64(v) else { throw CommandError("\(key)=\(v.prefix(40)): expected a non-negative integer") }
-        return n
     }
 }

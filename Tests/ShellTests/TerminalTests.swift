@@ -74,7 +74,10 @@ import Testing
         t.type("thought edit", "Enter", expect: "thought> {\"cards\": [10, 9, 3, 8], \"formula\": \"\", \"thoughts\": \"My cards")
         // Ctrl-A, then Ctrl-K removes the pre-filled text: the buffer really holds it.
         t.keys("C-a", "C-k", "{\"cards\": [10, 9, 3, 8], \"formula\": \"\", \"thoughts\": \"typed\", ", "Enter")
-        t.type("thought", "Enter", expect: "edited thought: {\"cards\": [10, 9, 3, 8], \"formula\": \"\", \"thoughts\": \"typed\",")
+        t.type("thought", "Enter", expect: "edited thought: {\"cards\": [10, 9, 3, 8], \"formula\": \"\", \"thoughts\": \"typed\"")
+        // Ctrl-D cancels an edit, wherever the cursor is in the pre-filled line (defect 2).
+        t.type("thought edit", "Enter", expect: "thought> {\"cards\": [10, 9, 3, 8], \"formula\": \"\", \"thoughts\": \"typed\"")
+        t.type("C-d", expect: "edit cancelled; thought unchanged")
         t.type("corrector use human", "Enter", expect: "corrector: human")
         t.type("correct", "Enter", expect: "is the thought correct? [y/n]")
         t.type("n", "Enter", expect: "corrected> {\"cards\":[10,9,3,8],\"formula\":\"\",\"thoughts\":\"typed\"}")
