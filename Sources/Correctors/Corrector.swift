@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Support
 
 /// What a corrector is asked (GTR §5.2): the state the agent saw, its thought without the action, the action it
 /// chose (kept in the correction, as GTR does), and, for the formula games, the current formula and the episode's

@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Support
 
 /// The GTR corrector prompt for each env (§5.2 table): a system prompt restating the game, then the evaluation
 /// questions, the reply schema and the data lines. Written for gtr after the structure of GTR's prompts; the

@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Support
 
 /// The exact corrector for the card games: it answers GTR's questions from the true state and the exact solver
 /// instead of looking at the image, and writes corrections in the expert's style (`Expert`). Deterministic: the

@@ -1,3 +1,5 @@
+import Support
+
 /// A playing card in gym-cards' notation: suit first (H S D C), then rank (A 2-9 T J Q K), e.g. "HT", "SK".
 public struct Card: Hashable, Sendable, CustomStringConvertible {
     public enum Suit: Character, CaseIterable, Sendable {
@@ -35,6 +37,13 @@ public struct Card: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(suit.rawValue)\(rankCode)" }
     /// Value with J/Q/K counted as 10.
     public var value10: Int { min(rank, 10) }
+}
+
+extension RGB {
+    /// gym-cards' table colour.
+    public static let table = RGB(hex: 0x35654D)
+    public static let cardRed = RGB(hex: 0xC8102E)
+    public static let cardBorder = RGB(hex: 0xB0B0B0)
 }
 
 /// Draws cards procedurally (no image files): a white card with a grey border, the rank and a small suit in the

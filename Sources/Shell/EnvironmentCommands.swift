@@ -1,6 +1,7 @@
 import Environments
 import Foundation
 import SessionLog
+import Support
 import Training
 
 extension Shell {

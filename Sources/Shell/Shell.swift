@@ -3,6 +3,7 @@ import Correctors
 import Environments
 import Foundation
 import SessionLog
+import Support
 
 /// Where lines come from when a command needs more input (`play`): the REPL's editor or stdin.
 public protocol LineSource: AnyObject {

@@ -1,6 +1,7 @@
 import Agents
 import Environments
 import Foundation
+import Support
 
 /// One supervised step: what the agent saw and what the expert wrote.
 public struct ExpertSample: Sendable {
