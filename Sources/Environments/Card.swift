@@ -1,3 +1,4 @@
+import Foundation
 import Support
 
 /// A playing card in gym-cards' notation: suit first (H S D C), then rank (A 2-9 T J Q K), e.g. "HT", "SK".
@@ -37,6 +38,19 @@ public struct Card: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(suit.rawValue)\(rankCode)" }
     /// Value with J/Q/K counted as 10.
     public var value10: Int { min(rank, 10) }
+}
+
+extension Card {
+    /// A rank written as text (a thought's card list, a tool argument), valued as the card games count it:
+    /// "A" → 1, J/Q/K and 11–13 → 10, "2"–"10" as is; nil for anything else.
+    public static func value10(ofRank text: String) -> Int? {
+        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        switch t {
+        case "A", "ACE": return 1
+        case "J", "Q", "K", "JACK", "QUEEN", "KING", "11", "12", "13": return 10
+        default: if let n = Int(t), (1...10).contains(n) { return n }; return nil
+        }
+    }
 }
 
 extension RGB {
