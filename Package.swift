@@ -3,8 +3,12 @@ import PackageDescription
 
 // Dependencies point one way only (left depends on right):
 //   gtr → Shell → Training → Agents → Tensors → CBLAS
-//   Shell → Correctors → Environments
+//   Shell → Correctors → Environments → Support → CCurl
+//   Training → Environments;  Agents, Correctors → Support
 //   Shell, Training → SessionLog → CSQLite
+// Agents know no game: the layer above (Training) turns an environment's state into an agent's input.
+// `Support` is the small shared toolbox (JSON, the seeded RNG, SHA-256, edit distance, RGB images and PNG,
+// the libcurl HTTP client); it depends on nothing of gtr.
 let package = Package(
     name: "gtr",
     platforms: [.macOS(.v13)],
@@ -25,33 +29,37 @@ let package = Package(
 
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         // The shipped default agent (made by `gtr sft env=points24 steps=8000 epochs=4 seed=1`).
-        .target(name: "Agents", dependencies: ["Tensors", "Environments"], resources: [.copy("DefaultAgent")]),
+        .target(name: "Agents", dependencies: ["Tensors", "Support"], resources: [.copy("DefaultAgent")]),
         .target(name: "SessionLog", dependencies: ["CSQLite"]),
-        .target(name: "Training", dependencies: ["Agents", "SessionLog", "Environments"]),
-        .target(name: "Environments"),
-        .target(name: "Correctors", dependencies: ["Environments", "CCurl"]),
+        .target(name: "Training", dependencies: ["Agents", "SessionLog", "Environments", "Support"]),
+        .target(name: "Support", dependencies: ["CCurl"]),
+        .target(name: "Environments", dependencies: ["Support"]),
+        .target(name: "Correctors", dependencies: ["Environments", "Support"]),
         // One played episode (apply, undo, records) over any environment; logging goes through `EpisodeSink`.
-        .target(name: "Episodes", dependencies: ["Environments"]),
+        .target(name: "Episodes", dependencies: ["Environments", "Support"]),
         .target(name: "Shell", dependencies: [
-            "Training", "Agents", "Tensors", "Correctors", "Episodes", "Environments", "SessionLog", "CEditLine", "CLineEditor",
+            "Training", "Agents", "Tensors", "Correctors", "Episodes", "Environments", "Support", "SessionLog", "CEditLine", "CLineEditor",
         ]),
         .executableTarget(name: "gtr", dependencies: [
             "Shell", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "gtr-bench", dependencies: ["Shell", "Environments", "SessionLog", "Tensors", "Agents", "Training",
-                                                            "Correctors", "LoopbackHTTP"],
+        .executableTarget(name: "gtr-bench", dependencies: ["Shell", "Environments", "Support", "SessionLog", "Tensors", "Agents",
+                                                            "Training", "Correctors", "LoopbackHTTP"],
                           path: "Benchmarks/gtr-bench"),
         // A scripted HTTP/1.1 server on 127.0.0.1 for the chat-corrector tests and benchmarks (never shipped in gtr).
-        .target(name: "LoopbackHTTP", dependencies: ["Environments"], path: "Tests/LoopbackHTTP"),
+        .target(name: "LoopbackHTTP", dependencies: ["Support"], path: "Tests/LoopbackHTTP"),
 
-        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Support"]),
         .testTarget(name: "EpisodesTests", dependencies: ["Episodes", "Environments"]),
-        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Tensors"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments"], exclude: ["Fixtures"]),
+        // AgentsTests build their inputs from games, through Training's `AgentInput.from(env)`.
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Support", "Tensors", "Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Support"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
-        .testTarget(name: "CorrectorsTests", dependencies: ["Correctors", "Environments", "LoopbackHTTP"]),
-        .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "SessionLog", "CPty", "LoopbackHTTP"], exclude: ["Fixtures"]),
+        .testTarget(name: "CorrectorsTests", dependencies: ["Correctors", "Environments", "Support", "LoopbackHTTP"]),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "Support", "SessionLog", "CPty", "LoopbackHTTP"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], exclude: ["Fixtures"]),
     ]
 )

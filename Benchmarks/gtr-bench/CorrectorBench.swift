@@ -1,6 +1,7 @@
 import Correctors
 import Environments
 import Foundation
+import Support
 import Synchronization
 import LoopbackHTTP
 

@@ -1,6 +1,7 @@
 import Environments
 import Foundation
 import Shell
+import Support
 
 /// Household engine speed (issue 7): native steps and resets per second, and the real ALFWorld engine's in the
 /// same run when it is installed (`make alfworld`), on the same generated games and random admissible commands.

@@ -1,4 +1,4 @@
-import Environments
+import Support
 
 /// What an agent sees at one step: the frame and the step's own task prompt (rebuilt each step, since it embeds
 /// the current formula).
@@ -6,12 +6,6 @@ public struct AgentInput: Sendable {
     public var image: RGBImage
     public var prompt: String
     public init(image: RGBImage, prompt: String) { self.image = image; self.prompt = prompt }
-
-    /// The input for an environment's current state (GTR prompt with thought fields).
-    public static func from(_ env: Environment) -> AgentInput {
-        let img = (env as? FrameRenderable)?.render() ?? env.observe().image
-        return AgentInput(image: img, prompt: env.prompt(thoughts: true))
-    }
 }
 
 /// How tokens are drawn. PPO scores the *tempered* policy softmax(logits / temperature): `tokenLogProbs` and

@@ -1,5 +1,5 @@
-import Environments
 import Foundation
+import Support
 
 /// Draws one token from tempered logits with the behaviour-only filters of `GenerationConfig`.
 enum Sampler {

@@ -1,5 +1,5 @@
-import Environments
 import Foundation
+import Support
 import Tensors
 
 /// Shape of the tiny vision-language policy. Stored in a checkpoint's `config.json` next to the tokenizer.

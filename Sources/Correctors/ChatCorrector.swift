@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Support
 
 /// Settings of a chat corrector. Defaults follow GTR (§5.2: JSON replies, 400 tokens, the solver tool) except the
 /// temperature: 0 instead of GTR's 0.4, so labels are reproducible (bug 16); `temperature=0.4` restores it.

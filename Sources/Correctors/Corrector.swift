@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Support
 
 /// What a corrector is asked (GTR §5.2): the state the agent saw, its thought without the action, the action it
 /// chose (kept in the correction, as GTR does), and, for the formula games, the current formula and the episode's
@@ -34,12 +35,18 @@ public struct CorrectionRequest {
         let thought = JSONValue.object(pairs.filter { $0.0 != "action" })
         let obs = env.observe()
         return CorrectionRequest(env: env.clone(), image: obs.image, observationText: obs.text, thought: thought,
-                                 agentAction: parse.action, currentFormula: (env as? FormulaCardGame)?.formulaText,
+                                 agentAction: parse.action, currentFormula: env.currentFormula,
                                  targetFormula: targetFormula)
     }
 
     /// The thought as GTR serialises it for the corrector (compact JSON).
     public var thoughtText: String { thought.serialized() }
+
+    /// What the environment's corrector capabilities (`correctorQuestions`, `oracleJudgement`) are asked about.
+    public var review: ReviewedThought {
+        ReviewedThought(thought: thought, agentAction: agentAction, currentFormula: currentFormula, targetFormula: targetFormula,
+                        observationText: observationText)
+    }
 
     /// Lower-case hex SHA-256 of the frame's pixels and size: the image part of the cache key.
     public var imageHash: String {

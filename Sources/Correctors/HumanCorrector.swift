@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Support
 
 /// A person as the corrector: asked for the verdict, then given the thought to rewrite. The shell supplies the
 /// two interactions (its line editor, or `$EDITOR`); a rewritten thought must still be a JSON object with the

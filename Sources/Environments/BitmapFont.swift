@@ -1,3 +1,5 @@
+import Support
+
 /// gtr's built-in 5×7 bitmap font (drawn for this project), scaled by an integer factor. It stands in for
 /// gym-cards' DejaVuSans: the same text at the same positions, so an agent reads the formula from the frame.
 public enum BitmapFont {

@@ -1,3 +1,5 @@
+import Support
+
 /// gym-cards Blackjack-v0 (gymnasium Blackjack-v1 rules with natural=False, sab=False): infinite deck,
 /// "hit" draws (bust → −1), "stand" lets the dealer draw to 17 and scores sign(player − dealer), bust = 0.
 public final class Blackjack: EnvironmentBase, Environment {

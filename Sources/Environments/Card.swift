@@ -1,3 +1,6 @@
+import Foundation
+import Support
+
 /// A playing card in gym-cards' notation: suit first (H S D C), then rank (A 2-9 T J Q K), e.g. "HT", "SK".
 public struct Card: Hashable, Sendable, CustomStringConvertible {
     public enum Suit: Character, CaseIterable, Sendable {
@@ -35,6 +38,26 @@ public struct Card: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(suit.rawValue)\(rankCode)" }
     /// Value with J/Q/K counted as 10.
     public var value10: Int { min(rank, 10) }
+}
+
+extension Card {
+    /// A rank written as text (a thought's card list, a tool argument), valued as the card games count it:
+    /// "A" → 1, J/Q/K and 11–13 → 10, "2"–"10" as is; nil for anything else.
+    public static func value10(ofRank text: String) -> Int? {
+        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        switch t {
+        case "A", "ACE": return 1
+        case "J", "Q", "K", "JACK", "QUEEN", "KING", "11", "12", "13": return 10
+        default: if let n = Int(t), (1...10).contains(n) { return n }; return nil
+        }
+    }
+}
+
+extension RGB {
+    /// gym-cards' table colour.
+    public static let table = RGB(hex: 0x35654D)
+    public static let cardRed = RGB(hex: 0xC8102E)
+    public static let cardBorder = RGB(hex: 0xB0B0B0)
 }
 
 /// Draws cards procedurally (no image files): a white card with a grey border, the rank and a small suit in the

@@ -1,3 +1,5 @@
+import Support
+
 /// gym-cards EZPoints-v0: two cards whose values make 12 by + or *; actions 1…10, '+', '*', '='.
 public final class EZPoints: FormulaCardGame, Environment {
     public let name = "ezpoints"

@@ -1,3 +1,5 @@
+import Support
+
 /// What one step returns, gymnasium-style, plus gtr's bookkeeping of how the action was obtained.
 public struct StepResult: Sendable {
     public var observation: Observation
@@ -241,6 +243,12 @@ public func projectAction(_ text: String, keywords: [String], pointsRules: Bool)
 
 /// Environments that can always draw their frame, whatever `renderFrames` says.
 public protocol FrameRenderable { func render() -> RGBImage }
+
+extension Environment {
+    /// The frame an agent sees for the current state: drawn even when `renderFrames` is off (text-only
+    /// rollouts still hand the agent a picture).
+    public var frame: RGBImage { (self as? FrameRenderable)?.render() ?? observe().image }
+}
 extension Points24: FrameRenderable {}
 extension EZPoints: FrameRenderable {}
 extension NumberLine: FrameRenderable {}

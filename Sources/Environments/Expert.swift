@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// One expert answer: GTR-format JSON text and the action it names.
 public struct ExpertAnswer: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import Support
+
 /// The rules Points24 and EZPoints share (gym-cards `points.py` / `ezpoints.py`): cards on the table, a formula
 /// list that actions append to, number reuse checked against the deal, `=` evaluates.
 open class FormulaCardGame: EnvironmentBase {

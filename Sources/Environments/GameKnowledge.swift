@@ -1,7 +1,9 @@
 /// What the shell, the correctors, the trainer and the environment server may ask of any environment, so that
 /// none of them names a concrete game. Each capability has a neutral default ("this game has no formula", "no
 /// expert"); the games override what they support. Adding a game touches only `Environments` and its
-/// registry line.
+/// registry line. The corrector's questions (`CorrectorQuestions.swift`), the oracle's judgement
+/// (`OracleJudgement.swift`) and the facts card recognition is scored against (`StateFacts.swift`) are capabilities
+/// of the same kind, each in its own file; `GameCapabilityTests` checks every registered game answers them.
 
 /// The solutions of a formula game's hand, for `solve`: the numbers dealt, every distinct solution, and the
 /// formula written so far (solutions that complete it are the ones an agent can still reach).
@@ -35,9 +37,6 @@ public struct GoalProgress: Sendable {
 }
 
 extension Environment {
-    /// The 300×300 frame of the current state, drawn even when steps skip rendering (what an agent sees).
-    public var frame: RGBImage { (self as? FrameRenderable)?.render() ?? observe().image }
-
     /// The formula written so far (formula games), nil for games without one.
     public var currentFormula: String? { (self as? FormulaCardGame)?.formulaText }
 

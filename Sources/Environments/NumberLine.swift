@@ -1,3 +1,5 @@
+import Support
+
 /// gym-cards NumberLine-v0: move the current number to the target with "-" and "+" on 0…max_position.
 /// Reward +1 on reaching the target (terminated), −1 for a step that does not reduce the distance, else 0;
 /// truncated after 2·max_position steps.

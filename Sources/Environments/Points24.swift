@@ -1,3 +1,5 @@
+import Support
+
 /// gym-cards Points24-v0: four cards, append numbers and operators, `=` scores 10 when the formula is exactly 24
 /// and uses all four cards.
 ///

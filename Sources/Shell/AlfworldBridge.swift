@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Support
 
 /// The link to the real ALFWorld text engine (PyPI `alfworld`, no data download): where its domain and grammar
 /// are, and a batch run of `scripts/alfworld_driver.py` whose transcripts the native engine is compared with.

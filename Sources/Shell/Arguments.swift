@@ -1,4 +1,4 @@
-import Environments
+import Support
 
 /// The words of one command, parsed and validated against its `CommandSpec`: positional words in order and
 /// typed `key=value` options. Every check happens before the command runs, so a bad value or a stray word is one

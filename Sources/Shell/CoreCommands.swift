@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Support
 import Tensors
 
 extension Shell {

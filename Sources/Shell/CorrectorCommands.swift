@@ -2,6 +2,7 @@ import Correctors
 import Environments
 import Foundation
 import SessionLog
+import Support
 
 /// The shell's correctors: those configured by name, the active one, per-corrector counters, the episode's
 /// target formula (GTR §5.4) and the last answer (for `correct apply`).

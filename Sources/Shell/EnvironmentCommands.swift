@@ -2,6 +2,7 @@ import Environments
 import Episodes
 import Foundation
 import SessionLog
+import Support
 import Training
 
 extension Shell {

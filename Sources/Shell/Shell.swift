@@ -4,6 +4,7 @@ import Environments
 import Episodes
 import Foundation
 import SessionLog
+import Support
 
 /// Where lines come from when a command needs more input (`play`): the REPL's editor or stdin.
 public protocol LineSource: AnyObject {

@@ -2,6 +2,7 @@ import Agents
 import Environments
 import Episodes
 import Foundation
+import Support
 
 /// Editing the agent's thought and acting from it. One rule joins a thought and an action everywhere: the
 /// *editable thought* is the JSON text before `"action":` with the separator stripped (`{"cards": […], …,

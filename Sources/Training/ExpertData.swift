@@ -1,6 +1,7 @@
 import Agents
 import Environments
 import Foundation
+import Support
 
 /// One supervised step: what the agent saw and what the expert wrote.
 public struct ExpertSample: Sendable {
@@ -9,36 +10,6 @@ public struct ExpertSample: Sendable {
     public var answer: ExpertAnswer
     /// What a perfect reader reports for the frame ("cards" for the points games, numbers for NumberLine).
     public var truth: StateFacts
-}
-
-/// The facts of a state that card-recognition accuracy is measured against.
-public struct StateFacts: Sendable, Equatable {
-    public var cards: [Int]?
-    public var current: Int?
-    public var target: Int?
-
-    public static func of(_ env: Environment) -> StateFacts {
-        switch env {
-        case let g as FormulaCardGame: return StateFacts(cards: g.numbers)
-        case let n as NumberLine: return StateFacts(current: n.position, target: n.goal)
-        default: return StateFacts()
-        }
-    }
-
-    /// Whether a parsed answer reads the state right; nil when the env has nothing to read (Blackjack's JSON has
-    /// no card field) or the answer is not a JSON object.
-    public func recognised(by json: JSONValue?) -> Bool? {
-        guard let json, case .object = json else { return cards != nil || current != nil ? false : nil }
-        if let cards {
-            guard case let .array(items)? = json["cards"] else { return false }
-            return items.map { $0.numberValue.map { Int($0) } ?? Int($0.stringValue ?? "") ?? -1 } == cards
-        }
-        if let current, let target {
-            func num(_ k: String) -> Int? { json[k]?.numberValue.map { Int($0) } ?? json[k]?.stringValue.flatMap { Int($0) } }
-            return num("current number") == current && num("target number") == target
-        }
-        return nil
-    }
 }
 
 public enum ExpertData {
@@ -55,7 +26,7 @@ public enum ExpertData {
             s += 1
             while !env.isDone && out.count < steps {
                 let a = try Expert.answer(env, rng: &rng)
-                out.append(ExpertSample(env: name, input: AgentInput.from(env), answer: a, truth: StateFacts.of(env)))
+                out.append(ExpertSample(env: name, input: AgentInput.from(env), answer: a, truth: env.stateFacts))
                 _ = try env.step(a.action)
             }
         }

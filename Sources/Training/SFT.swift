@@ -1,6 +1,7 @@
 import Agents
 import Environments
 import Foundation
+import Support
 import Tensors
 
 /// Supervised fine-tuning of the tiny VLM on expert steps (thought cloning with the action included: this is

@@ -1,7 +1,9 @@
 import Environments
 import Foundation
+import Support
 import Tensors
 import Testing
+import Training
 @testable import Agents
 
 /// A small random model over a tokenizer trained on a few expert answers, and inputs from real envs.

@@ -1,6 +1,7 @@
 import Testing
 @testable import Correctors
 import Environments
+import Support
 
 /// The deal 4, 6, 2, 3 (one solution is 4*6*(3-2)) with `moves` already played.
 func points24(_ cards: String = "H4,D6,S2,C3", moves: [String] = []) throws -> Points24 {

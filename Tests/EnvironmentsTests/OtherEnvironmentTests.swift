@@ -1,5 +1,6 @@
 import Testing
 @testable import Environments
+import Support
 
 @Suite struct EZPointsTests {
     @Test func rules() throws {

@@ -1,8 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Environments
 import Foundation
+import Support
 
 /// One request as the server read it.
 public struct ReceivedRequest: Sendable {

@@ -1,5 +1,6 @@
 import Environments
 import Foundation
+import Support
 import Testing
 @testable import Agents
 @testable import Training

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// ALFWorld's household tasks as a gtr environment, on the native engine (`HouseholdWorld`). Episodes come from
 /// gtr's generator (`task=`, seeded) or from a `game.tw-pddl` file (`game=PATH`, ALFWorld's own or generated).

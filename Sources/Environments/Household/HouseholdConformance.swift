@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Replays a transcript of the real ALFWorld engine (`scripts/alfworld_driver.py`) in the native engine and
 /// reports every difference in feedback text, admissible commands and `won`.

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The six ALFWorld task types (ALFRED's, without slicing and movable receptacles, as ALFWorld's text games).
 public enum HouseholdTask: String, CaseIterable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The ALFRED household domain (`alfred.pddl`) implemented natively, with the text of ALFWorld's grammar
 /// (`alfred.twl2`) as the real TextWorld engine renders it: admissible commands are the rendered templates of the

@@ -59,8 +59,4 @@ public struct RGB: Equatable, Sendable {
     public init(hex: UInt32) { self.init(UInt8(hex >> 16 & 0xFF), UInt8(hex >> 8 & 0xFF), UInt8(hex & 0xFF)) }
     public static let white = RGB(255, 255, 255)
     public static let black = RGB(0, 0, 0)
-    /// gym-cards' table colour.
-    public static let table = RGB(hex: 0x35654D)
-    public static let cardRed = RGB(hex: 0xC8102E)
-    public static let cardBorder = RGB(hex: 0xB0B0B0)
 }
