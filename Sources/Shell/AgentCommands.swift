@@ -232,20 +232,10 @@ extension Shell {
     }
 
     /// log π of each legal action written after `thought` (`"action": "A"}` + EOS), normalised over the legal set.
-    func actionDistribution(_ m: TinyVLM, _ turn: AgentTurn, thought: String) throws -> (probs: [(String, Double)], mass: Double) {
+    func actionDistribution(_ m: Policy, _ turn: AgentTurn, thought: String) throws -> (probs: [(String, Double)], mass: Double) {
         let actions = turn.env.legalActions
-        let pt = try m.patches(turn.input.image)
-        let prompt = m.promptIDs(turn.input.prompt)
-        let rows = actions.map { a -> TinyVLM.ScoreRow in
-            let ids = m.encode(thought + "\"action\": \"\(a)\"}") + [m.endOfText]
-            return TinyVLM.ScoreRow(patches: pt, promptIDs: prompt, output: ids, weights: Array(repeating: 0, count: ids.count))
-        }
-        let s = Autograd.noGrad { m.score(rows, temperature: scoringTemperature) }
-        var lps: [Double] = []
-        for (k, row) in rows.enumerated() {
-            let sp = m.spans(of: row.output)
-            lps.append(Double(s.tokenLogProbs[k][sp.actionTokenStart...].reduce(0, +)))
-        }
+        let outputs = actions.map { a in m.encode(thought + "\"action\": \"\(a)\"}") + [m.endOfText] }
+        let lps = try m.evaluate(turn.input, outputs: outputs, lambda: 0, temperature: scoringTemperature).map { Double($0.actionLogProb) }
         let mx = lps.max() ?? 0
         let z = lps.map { exp($0 - mx) }.reduce(0, +)
         let mass = lps.map { exp($0) }.reduce(0, +)
