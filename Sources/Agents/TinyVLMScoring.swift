@@ -15,14 +15,31 @@ extension TinyVLM: TrainablePolicy {
 
     public func score(_ rows: [TrainingRow], temperature: Float) throws -> PolicyScores {
         guard !rows.isEmpty else { throw AgentError.badInput("nothing to score: no rows") }
-        let prepared = try rows.map { r -> ScoreRow in
-            guard r.weights.count == r.output.count else { throw AgentError.badInput("\(r.output.count) answer tokens but \(r.weights.count) weights") }
-            try checkAnswer(r.output)
-            return ScoreRow(patches: try patches(r.input.image), promptIDs: promptIDs(r.input.prompt), output: r.output, weights: r.weights)
-        }
-        for r in prepared { try checkLength(r) }
-        let s = score(prepared, temperature: temperature)
+        let s = score(try rows.map(scoreRow), temperature: temperature)
         return PolicyScores(weighted: s.weighted, value: s.value, tokenLogProbs: s.tokenLogProbs, entropies: s.entropies)
+    }
+
+    public func prepare(_ rows: [TrainingRow]) throws -> [TrainingRow] {
+        try rows.map { r in
+            let s = try scoreRow(r)
+            var out = r
+            out.encoded = EncodedInput(owner: self, visual: s.patches, tokens: s.promptIDs)
+            return out
+        }
+    }
+
+    /// A checked row as the model reads it (the input encoded by `prepare` when this model prepared it).
+    func scoreRow(_ r: TrainingRow) throws -> ScoreRow {
+        guard r.weights.count == r.output.count else { throw AgentError.badInput("\(r.output.count) answer tokens but \(r.weights.count) weights") }
+        try checkAnswer(r.output)
+        let row: ScoreRow
+        if let e = r.encoded, e.owner === self {
+            row = ScoreRow(patches: e.visual, promptIDs: e.tokens, output: r.output, weights: r.weights)
+        } else {
+            row = ScoreRow(patches: try patches(r.input.image), promptIDs: promptIDs(r.input.prompt), output: r.output, weights: r.weights)
+        }
+        try checkLength(row)
+        return row
     }
 
     func checkAnswer(_ output: [Int32]) throws {

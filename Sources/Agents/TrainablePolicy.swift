@@ -8,6 +8,8 @@ public struct TrainingRow: Sendable {
     public var input: AgentInput
     public var output: [Int32]
     public var weights: [Float]
+    /// The input as the policy that `prepare`d this row reads it; nil until prepared.
+    public internal(set) var encoded: EncodedInput?
     public init(input: AgentInput, output: [Int32], weights: [Float]) {
         self.input = input; self.output = output; self.weights = weights
     }
@@ -15,6 +17,15 @@ public struct TrainingRow: Sendable {
     public init(input: AgentInput, output: [Int32]) {
         self.init(input: input, output: output, weights: Array(repeating: 1, count: output.count))
     }
+}
+
+/// An input as one policy reads it (for the tiny VLM: the centred patches and `<bos> prompt <sep>` ids), made
+/// once by `TrainablePolicy.prepare` so that scoring the same rows every epoch does not re-encode frames and
+/// prompts. Only the policy that made it uses it; any other re-encodes the input.
+public struct EncodedInput: @unchecked Sendable {
+    let owner: AnyObject
+    let visual: [Float]
+    let tokens: [Int]
 }
 
 /// Differentiable scores of a batch of `TrainingRow`s under the tempered policy softmax(logits / T).
@@ -42,6 +53,9 @@ public protocol TrainablePolicy: Policy, Module {
     /// Scores a batch in one forward pass; the tensors are part of the autograd graph (call inside
     /// `Autograd.noGrad` when no gradient is needed). Throws for a bad input or a row longer than the context.
     func score(_ rows: [TrainingRow], temperature: Float) throws -> PolicyScores
+    /// Checks rows (weights per token, ids in the vocabulary, length within the context) and encodes their
+    /// inputs once, for rows that are scored many times (SFT epochs, PPO minibatches).
+    func prepare(_ rows: [TrainingRow]) throws -> [TrainingRow]
     /// A deep copy of the current weights, frozen for inference: generation reads it while training keeps
     /// updating this model, and its outputs never change afterwards.
     func snapshot() -> Policy

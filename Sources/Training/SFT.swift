@@ -80,14 +80,8 @@ public enum SFT {
     public static func train(_ model: TrainablePolicy, train: [ExpertSample], heldOut: [ExpertSample], config cfg: SFTConfig,
                              progress: (SFTProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> SFTResult {
         guard !train.isEmpty else { throw AgentError.badInput("no training samples") }
-        let rows = train.map { TrainingRow(input: $0.input, output: model.encode($0.answer.text) + [model.endOfText]) }
-        let longest = zip(train, rows).map { s, r in
-            let n = model.inputTokenCount(s.input)
-            return n.visual + n.text + r.output.count
-        }.max() ?? 0
-        guard longest <= model.contextLength else {
-            throw AgentError.badInput("a sample is \(longest) tokens, more than the model's \(model.contextLength)")
-        }
+        // checked (length within the context) and encoded once for all epochs
+        let rows = try model.prepare(train.map { TrainingRow(input: $0.input, output: model.encode($0.answer.text) + [model.endOfText]) })
         let perEpoch = (rows.count + cfg.batch - 1) / cfg.batch
         let total = perEpoch * cfg.epochs
         let opt = Adam.adamW(model.namedParameters(), learningRate: cfg.learningRate, weightDecay: 0.01)

@@ -60,6 +60,23 @@ import Testing
         #expect(throws: AgentError.self) { try t.score([TrainingRow(input: xs[0], output: a, weights: [1])], temperature: 1) }
     }
 
+    @Test func preparedRowsScoreLikeRawOnesAndOnlyForTheirModel() throws {
+        let t: TrainablePolicy = try tinyModel(seed: 3), other: TrainablePolicy = try tinyModel(seed: 4)
+        let xs = try inputs("numberline", seeds: [1, 2, 3])
+        let rows = xs.map { TrainingRow(input: $0, output: t.encode("{\"thoughts\": \"up\", \"action\": \"+\"}") + [t.endOfText]) }
+        let prepared = try t.prepare(rows)
+        #expect(prepared.allSatisfy { $0.encoded != nil } && rows.allSatisfy { $0.encoded == nil })
+        let raw = try Autograd.noGrad { try t.score(rows, temperature: 1) }.weighted.scalars
+        let fast = try Autograd.noGrad { try t.score(prepared, temperature: 1) }.weighted.scalars
+        #expect(raw == fast)
+        // another model re-encodes the input (its own pixel mean and prompt ids) rather than reading t's encoding
+        #expect(try other.score(prepared, temperature: 1).weighted.scalars == other.score(rows, temperature: 1).weighted.scalars)
+        var long = rows[0]
+        long.output = Array(repeating: 5, count: t.contextLength)
+        long.weights = Array(repeating: 1, count: t.contextLength)
+        #expect(throws: AgentError.self) { try t.prepare([long]) }
+    }
+
     @Test func snapshotsDoNotChangeWhenTheTrainedModelDoes() throws {
         let m = try tinyModel()
         let x = try inputs("points24", seeds: [6])
