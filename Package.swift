@@ -1,14 +1,12 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Dependencies point one way only (left depends on right):
+// Dependencies point one way only (each arrow is an import in the sources; the README's layout section lists them):
 //   gtr → Shell → Training → Agents → Tensors → CBLAS
 //   Shell → Correctors → Environments → Support → CCurl
-//   Training → Environments;  Agents, Correctors → Support
-//   Shell, Training → SessionLog → CSQLite
-// Agents know no game: the layer above (Training) turns an environment's state into an agent's input.
-// `Support` is the small shared toolbox (JSON, the seeded RNG, SHA-256, edit distance, RGB images and PNG,
-// the libcurl HTTP client); it depends on nothing of gtr.
+//   Shell, Training → Episodes → Environments
+//   Shell → SessionLog → CSQLite (a plain store, written through the EpisodeSink protocol)
+// Agents know no game: the layer above turns an environment's state into an agent's input.
 let package = Package(
     name: "gtr",
     platforms: [.macOS(.v13)],
@@ -31,7 +29,7 @@ let package = Package(
         // The shipped default agent (made by `gtr sft env=points24 steps=8000 epochs=4 seed=1`).
         .target(name: "Agents", dependencies: ["Tensors", "Support"], resources: [.copy("DefaultAgent")]),
         .target(name: "SessionLog", dependencies: ["CSQLite"]),
-        .target(name: "Training", dependencies: ["Agents", "SessionLog", "Environments", "Support"]),
+        .target(name: "Training", dependencies: ["Agents", "Episodes", "Environments", "Support"]),
         .target(name: "Support", dependencies: ["CCurl"]),
         .target(name: "Environments", dependencies: ["Support"]),
         .target(name: "Correctors", dependencies: ["Environments", "Support"]),

@@ -7,7 +7,7 @@ import Training
 
 /// Agent speed (issue 5): generated tokens per second at batch 1 and 8, and SFT samples per second.
 enum AgentBench {
-    static func model() throws -> (TinyVLM, String) {
+    static func model() throws -> (TrainablePolicy, String) {
         if let dir = DefaultAgent.shipped { return (try TinyVLM.load(from: dir), "default agent") }
         var c = SFTConfig(); c.merges = 700
         let data = try ExpertData.collect(env: "points24", steps: 200, seed: 1, options: ["solvable_only": "true"])

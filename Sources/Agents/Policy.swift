@@ -1,3 +1,4 @@
+import Foundation
 import Support
 
 /// What an agent sees at one step: the frame and the step's own task prompt (rebuilt each step, since it embeds
@@ -91,35 +92,107 @@ public struct PolicyEvaluation: Sendable {
     public var logProb: Float
     public var value: Float
     public var tokenEntropies: [Float]
+
+    public init(tokenLogProbs: [Float], spans: OutputSpans, thoughtLogProb: Float, actionLogProb: Float, logProb: Float, value: Float,
+                tokenEntropies: [Float]) {
+        self.tokenLogProbs = tokenLogProbs; self.spans = spans; self.thoughtLogProb = thoughtLogProb; self.actionLogProb = actionLogProb
+        self.logProb = logProb; self.value = value; self.tokenEntropies = tokenEntropies
+    }
 }
 
 public enum AgentError: Error, CustomStringConvertible {
     case badCheckpoint(String)
     case unsupported(String)
     case badInput(String)
+    /// The input and the answer budget do not fit the model's context: tokens the input takes (visual + text),
+    /// the answer tokens asked for, and the context length.
+    case contextTooShort(inputTokens: Int, answerTokens: Int, context: Int)
+
     public var description: String {
         switch self {
         case let .badCheckpoint(m): return "checkpoint: \(m)"
         case let .unsupported(m): return m
         case let .badInput(m): return m
+        case let .contextTooShort(input, answer, context):
+            let room = context - input
+            return "the prompt is \(input) tokens and \(answer) answer tokens are asked for; the model reads at most \(context)"
+                + (room > 0 ? " (max_tokens ≤ \(room) would fit)" : " (the prompt alone does not fit)")
         }
     }
 }
 
 /// The one interface every agent backend implements (the tiny VLM now; SmolLM2 from GGUF and remote endpoints
-/// later). The shell and the trainer see only this.
+/// later). The shell and the evaluation see only this; training sees `TrainablePolicy`. Backends are found by
+/// their checkpoint's `kind` through `PolicyRegistry`.
 public protocol Policy: AnyObject {
     var name: String { get }
+    /// The checkpoint kind this backend is registered under in `PolicyRegistry` ("tiny-vlm").
+    var kind: String { get }
+    /// Tokens the model reads at once: the input (visual tokens and prompt) and the answer together.
+    var contextLength: Int { get }
+    /// Tokens an input takes before the answer: visual tokens, and the prompt with its special tokens.
+    func inputTokenCount(_ input: AgentInput) -> (visual: Int, text: Int)
+
     /// Batched generation: one output per input, rows independent (row i uses seed `config.seed + i`).
+    /// Throws `AgentError.contextTooShort` when an input and `maxNewTokens` do not fit the context.
     func generate(_ inputs: [AgentInput], config: GenerationConfig) throws -> [PolicyOutput]
+    /// Generation that continues after forced answer prefixes (an edited thought): each output's `tokenIDs` are
+    /// the prefix followed by the new tokens, and every log-prob is re-scored under the same prompt.
+    func generate(_ inputs: [AgentInput], prefixes: [[Int32]]?, config: GenerationConfig) throws -> [PolicyOutput]
     /// log π_T of exactly `outputTokens` after the input's prompt, with thought tokens weighted by λ.
     func evaluate(_ input: AgentInput, outputTokens: [Int32], lambda: Float, temperature: Float) throws -> PolicyEvaluation
+    /// Several outputs after one input, scored in one forward pass; row k equals `evaluate(input, outputTokens:
+    /// outputs[k], …)` (to float rounding).
+    func evaluate(_ input: AgentInput, outputs: [[Int32]], lambda: Float, temperature: Float) throws -> [PolicyEvaluation]
     /// The value head's estimate for the state.
     func value(_ input: AgentInput) throws -> Float
+
     /// Token ids of a text as this policy would write it (no BOS/EOS).
     func encode(_ text: String) -> [Int32]
     func decode(_ ids: [Int32]) -> String
     /// Display form of one token.
     func tokenText(_ id: Int32) -> String
     var endOfText: Int32 { get }
+    /// Token ids are 0 ..< vocabularySize.
+    var vocabularySize: Int { get }
+
+    /// How the weights were made (command, data, metrics), from the checkpoint; free-form.
+    var training: [String: String] { get }
+    /// One line for `model load`, e.g. "1234 parameters, vocabulary 960".
+    var summary: String { get }
+    /// Labelled lines for `model info` (`params:`, `decoder:`, `vision:`, `tokenizer:` for the tiny VLM).
+    func describe() -> [String]
+    /// Writes a checkpoint directory that `PolicyRegistry.load` reads back (backends without weights throw).
+    func save(to dir: URL) throws
+}
+
+extension Policy {
+    public func generate(_ inputs: [AgentInput], config: GenerationConfig) throws -> [PolicyOutput] {
+        try generate(inputs, prefixes: nil, config: config)
+    }
+
+    public func evaluate(_ input: AgentInput, outputTokens: [Int32], lambda: Float, temperature: Float) throws -> PolicyEvaluation {
+        try evaluate(input, outputs: [outputTokens], lambda: lambda, temperature: temperature)[0]
+    }
+
+    public func save(to dir: URL) throws { throw AgentError.unsupported("\(name) (\(kind)) has no weights to save") }
+
+    /// Whether the input and `maxNewTokens` answer tokens fit the context.
+    public func fits(_ input: AgentInput, maxNewTokens: Int) -> Bool {
+        (try? checkFits(input, maxNewTokens: maxNewTokens)) != nil
+    }
+
+    /// The one context check every caller shares (`think`, `step`, `auto`, `eval` through `generate`): throws
+    /// `AgentError.contextTooShort` when the input plus `maxNewTokens` answer tokens exceed the context.
+    public func checkFits(_ input: AgentInput, maxNewTokens: Int) throws {
+        let n = inputTokenCount(input)
+        try checkFits(inputTokens: n.visual + n.text, maxNewTokens: maxNewTokens)
+    }
+
+    /// The same check when the input's token count is already known (backends call it from `generate`).
+    public func checkFits(inputTokens: Int, maxNewTokens: Int) throws {
+        guard inputTokens + max(0, maxNewTokens) <= contextLength else {
+            throw AgentError.contextTooShort(inputTokens: inputTokens, answerTokens: maxNewTokens, context: contextLength)
+        }
+    }
 }

@@ -1,3 +1,5 @@
+// Longer than ~400 lines on purpose: the schema, its migrations, the writer queue and the readers replay uses
+// must change together (one schema version), so they stay in one file.
 import Foundation
 
 /// Facts recorded about a session when it starts.

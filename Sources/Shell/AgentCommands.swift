@@ -32,7 +32,7 @@ extension Shell {
                     example: "auto episodes=5 seed=0",
                     options: [OptionSpec("episodes", .int(1...100_000), default: "1"), OptionSpec("seed", .seed, "episode i is dealt with seed S+i")]) { sh, a in
             let first = try sh.requireEpisode()
-            _ = try sh.requireModel()
+            try sh.requireContext(try sh.requireModel(), AgentInput(image: first.env.frame, prompt: first.env.prompt(thoughts: true)))
             let n = a.int("episodes") ?? 1
             let base = a.seed()
             var stats = EpisodeStats()
@@ -220,5 +220,13 @@ extension Shell {
             try ep.apply(.modelOutput(o.text), source: .agent)
         }
         return (ep.episodeReturn, ep.stepCount, ep.env.currentFormula ?? "")
+    }
+}
+
+extension Shell {
+    /// The one context check `think`, `step`, `auto`, `eval` and `play … vs-agent` share, before any episode is
+    /// dealt or token drawn: the prompt and `max_tokens` answer tokens must fit the model's context.
+    func requireContext(_ m: Policy, _ input: AgentInput) throws {
+        try m.checkFits(input, maxNewTokens: agent.generation.maxNewTokens)
     }
 }

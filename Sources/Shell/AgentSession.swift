@@ -6,7 +6,8 @@ import Training
 
 /// The shell's agent: the loaded policy, how it samples, and its last turn (for `thought`, edits and `rescore`).
 final class AgentSession {
-    var policy: TinyVLM?
+    /// What generation reads: a loaded checkpoint, or an immutable snapshot of a model trained in this session.
+    var policy: Policy?
     /// Where the policy came from (a path, "default", or "sft").
     var source = ""
     var generation = GenerationConfig()
@@ -15,6 +16,8 @@ final class AgentSession {
     /// Generations so far; generation k samples with seed `generation.seed + k`, so a replay draws the same tokens.
     var counter: UInt64 = 0
     var turn: AgentTurn?
+    /// Called after every SFT optimizer step with the step number (tests use it to press Ctrl-C mid-training).
+    var onTrainingStep: ((Int) -> Void)?
 }
 
 /// One agent turn: the state it saw, what it wrote, and the user's edit of its thought.
@@ -38,34 +41,5 @@ struct AgentTurn {
     var actionText: String {
         guard let c = output.spans.actionCharOffset else { return "" }
         return String(output.text.dropFirst(c))
-    }
-}
-
-/// Where the default agent comes from: a checkpoint trained by the user (`sft … out=default`) in
-/// `$GTR_HOME/models/default`, else the one shipped in `Sources/Agents/DefaultAgent` (made by `shippedRecipe`),
-/// else one trained on the spot with `quickRecipe` (under 5 minutes on 2 cores) and cached.
-public enum DefaultAgent {
-    /// The command that produced the shipped checkpoint (also recorded in its config.json).
-    public static let shippedRecipe = "sft env=points24 steps=8000 epochs=4 seed=1 out=DIR"
-    /// What `model load default` runs when no checkpoint exists at all.
-    public static let quickRecipe = "sft env=points24 steps=4000 epochs=3 seed=1 out=default"
-
-    public static func cache(home: URL) -> URL { home.appendingPathComponent("models/default") }
-
-    /// The shipped checkpoint: next to the executable (SwiftPM resource bundle) or in the source tree.
-    public static var shipped: URL? {
-        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
-        let candidates = [
-            exe.appendingPathComponent("gtr_Agents.resources/DefaultAgent"),
-            Bundle.main.bundleURL.appendingPathComponent("gtr_Agents.resources/DefaultAgent"),
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Agents/DefaultAgent"),
-        ]
-        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("model.safetensors").path) }
-    }
-
-    public static func locate(home: URL) -> URL? {
-        let c = cache(home: home)
-        if FileManager.default.fileExists(atPath: c.appendingPathComponent("model.safetensors").path) { return c }
-        return shipped
     }
 }

@@ -151,6 +151,13 @@ extension Shell {
 
     static func spec(_ name: String) -> CommandSpec? { allCommands.first { $0.name == name || $0.aliases.contains(name) } }
 
+    /// "key=value options: …" for a command, from its declaration (the `gtr sft`/`gen-household`/`conformance`
+    /// subcommands' help).
+    public static func optionSummary(_ name: String) -> String {
+        guard let c = spec(name) else { return "" }
+        return "key=value options: " + c.options.map { "\($0.key)=\($0.kind.help)" + ($0.defaultValue.map { " (\($0))" } ?? "") }.joined(separator: ", ")
+    }
+
     public static func isVolatile(_ commandText: String) -> Bool {
         let first = commandText.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ";" }).first.map(String.init) ?? ""
         return spec(first)?.volatile ?? false

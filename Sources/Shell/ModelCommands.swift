@@ -17,12 +17,8 @@ extension Shell {
             case "info", nil:
                 guard a.positional.count <= 1 else { throw CommandError("usage: model info") }
                 let m = try sh.requireModel()
-                let c = m.config.transformer
                 sh.out("model:     \(m.name) from \(sh.agent.source)")
-                sh.out("params:    \(m.parameterCount) (\(String(format: "%.2f", Double(m.parameterCount * 4) / 1e6)) MB fp32)")
-                sh.out("decoder:   d=\(c.dModel) layers=\(c.layers) heads=\(c.heads) ffn=\(c.ffnHidden) \(c.norm.rawValue)norm \(c.activation.rawValue) \(c.positions.rawValue) context=\(c.maxSequence)")
-                sh.out("vision:    \(m.config.imageSide)px / \(m.config.downsample) → \(m.config.patchesPerSide)×\(m.config.patchesPerSide) patches of \(m.config.patch)px = \(m.config.patchCount) visual tokens")
-                sh.out("tokenizer: byte-level BPE, \(m.tokenizer.vocabSize) ids (\(m.tokenizer.merges.count) merges)")
+                for line in m.describe() { sh.out(line) }
                 let g = sh.agent.generation
                 sh.out("sampling:  temperature=\(g.temperature) top_p=\(g.topP) penalty=\(g.repetitionPenalty) max_tokens=\(g.maxNewTokens) greedy=\(g.greedy) seed=\(g.seed) lambda=\(sh.agent.lambda)")
                 for k in m.training.keys.sorted() { sh.out("trained:   \(k) = \(m.training[k]!)") }
@@ -65,8 +61,14 @@ extension Shell {
                               OptionSpec("lr", .number(1e-7...0.999)), OptionSpec("seed", .seed, default: String(SFTConfig().seed)),
                               OptionSpec("held_out", .int(0...100_000), default: String(SFTConfig().heldOut)), OptionSpec("out", .path, "DIR, or default (replaces the default agent)"),
                               OptionSpec("merges", .int(0...20_000), default: String(SFTConfig().merges)), OptionSpec("d_model", .int(32...1024), default: String(SFTConfig().dModel), "a multiple of 32"),
-                              OptionSpec("layers", .int(1...32), default: String(SFTConfig().layers))], volatile: true) { sh, a in
+                              OptionSpec("layers", .int(1...32), default: String(SFTConfig().layers)),
+                              OptionSpec("kind", .choice(PolicyRegistry.trainableKinds), default: SFTConfig().kind, "which trainable policy")],
+                    volatile: true) { sh, a in
             var c = SFTConfig()
+            c.kind = a.options["kind"] ?? c.kind
+            guard PolicyRegistry.trainableKinds.contains(c.kind) else {
+                throw CommandError("kind=\(c.kind): trainable kinds are \(PolicyRegistry.trainableKinds.joined(separator: ", "))")
+            }
             c.env = a.options["env"] ?? c.env
             if let v = a.options["steps"].flatMap(Int.init) { c.steps = v }
             if let v = a.options["epochs"].flatMap(Int.init) { c.epochs = v }
@@ -79,10 +81,7 @@ extension Shell {
             if let f = a.options["lr"].flatMap(Float.init) { c.learningRate = f }
             c.seed = a.options["seed"].flatMap(UInt64.init) ?? c.seed
             let command = "sft " + a.all.joined(separator: " ")
-            let m = try sh.runSFT(c, out: a.options["out"], command: command)
-            sh.agent.policy = m
-            sh.agent.source = a.options["out"] ?? "sft (not saved)"
-            sh.agent.turn = nil
+            try sh.runSFT(c, out: a.options["out"], command: command)
         },
     ]
 
@@ -90,13 +89,14 @@ extension Shell {
 
     /// The loaded policy; the first command that needs one loads the default agent when it is available
     /// without training (so a fresh `make run` can `think` at once).
-    func requireModel() throws -> TinyVLM {
+    func requireModel() throws -> Policy {
         if agent.policy == nil, autoLoadDefault, DefaultAgent.locate(home: config.home) != nil { try loadModel("default") }
         guard let m = agent.policy else { throw CommandError("no model loaded: model load default (or sft ...)") }
         return m
     }
 
-    /// Loads a checkpoint directory, or the default agent (training and caching it first when absent).
+    /// Loads a checkpoint directory (any kind in `PolicyRegistry`), or the default agent (training and caching it
+    /// first when absent).
     func loadModel(_ spec: String) throws {
         let url: URL
         if spec == "default" {
@@ -113,52 +113,119 @@ extension Shell {
             url = resolve(spec)
         }
         do {
-            let m = try TinyVLM.load(from: url)
+            let m = try PolicyRegistry.load(from: url)
             agent.policy = m
             agent.source = spec == "default" ? "default (\(url.path))" : spec
             agent.turn = nil
             agent.counter = 0
-            out("loaded \(spec): \(m.parameterCount) parameters, vocabulary \(m.tokenizer.vocabSize)" + (m.training["metrics"].map { "; \($0)" } ?? ""))
+            out("loaded \(spec): \(m.summary)" + (m.training["metrics"].map { "; \($0)" } ?? ""))
         } catch let e as AgentError {
             throw CommandError(e.description)
         }
     }
 
-    /// `sft`: collect expert steps, train with a progress bar, print the loss curve and held-out metrics, save.
-    func runSFT(_ c: SFTConfig, out outDir: String?, command: String) throws -> TinyVLM {
+    /// Where `sft out=` saves, checked before anything is trained: the directory is created and a probe file
+    /// written and removed there, and existing checkpoint files must be writable. `created` is the topmost
+    /// directory made here (removed again when nothing is saved).
+    func prepareCheckpointDirectory(_ spec: String) throws -> (url: URL, created: URL?) {
+        let url = spec == "default" ? DefaultAgent.cache(home: config.home) : resolve(spec)
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue {
+            throw CommandError("out=\(spec): \(url.path) is a file, not a checkpoint directory; nothing trained")
+        }
+        var created: URL?
+        var up = url
+        while !fm.fileExists(atPath: up.path), up.pathComponents.count > 1 { created = up; up = up.deletingLastPathComponent() }
+        do {
+            try fm.createDirectory(at: url, withIntermediateDirectories: true)
+            let probe = url.appendingPathComponent(".gtr-write-test-\(getpid())")
+            try Data("gtr".utf8).write(to: probe)
+            try fm.removeItem(at: probe)
+        } catch {
+            if let created { removeIfEmpty(created) }
+            throw CommandError("out=\(spec): cannot write to \(url.path) (\(error.localizedDescription)); nothing trained")
+        }
+        for f in ["config.json", "model.safetensors"] {
+            let p = url.appendingPathComponent(f).path
+            if fm.fileExists(atPath: p), !fm.isWritableFile(atPath: p) {
+                throw CommandError("out=\(spec): \(p) is not writable; nothing trained")
+            }
+        }
+        return (url, created)
+    }
+
+    /// Removes a directory this shell created when it holds no files (only empty directories).
+    func removeIfEmpty(_ dir: URL) {
+        let fm = FileManager.default
+        let files = fm.enumerator(atPath: dir.path)?.contains { item in
+            var isDir: ObjCBool = false
+            return fm.fileExists(atPath: dir.appendingPathComponent(item as! String).path, isDirectory: &isDir) && !isDir.boolValue
+        } ?? true
+        if !files { try? fm.removeItem(at: dir) }
+    }
+
+    /// `sft`: check `out=`, collect expert steps, train with a progress bar, print the loss curve and held-out
+    /// metrics, save, and load an immutable snapshot of the trained model into the session. On Ctrl-C the
+    /// half-trained model is loaded but nothing is saved (out= is left as it was) and the command fails.
+    func runSFT(_ c: SFTConfig, out outDir: String?, command: String) throws {
+        let target = try outDir.map { try prepareCheckpointDirectory($0) }
         let options = ExpertData.defaultOptions(c.env)
         let trainSeed = c.seed &* 1_000_000 &+ 1_000, heldSeed = c.seed &* 1_000_000 &+ 900_000
         out("collecting \(c.steps) expert steps of \(c.env) (hands from seed \(trainSeed)) and \(c.heldOut) held-out (from \(heldSeed))")
         let train = try ExpertData.collect(env: c.env, steps: c.steps, seed: trainSeed, options: options)
         let held = try ExpertData.collect(env: c.env, steps: c.heldOut, seed: heldSeed, options: options)
         let model = try SFT.makeModel(c, data: train)
-        let avgPrompt = train.prefix(200).map { model.promptIDs($0.input.prompt).count }.reduce(0, +) / max(1, min(200, train.count))
-        let avgAnswer = train.prefix(200).map { model.tokenizer.encode($0.answer.text).count + 1 }.reduce(0, +) / max(1, min(200, train.count))
-        out("model: \(model.parameterCount) parameters; tokenizer \(model.tokenizer.vocabSize) ids; a step is \(model.config.patchCount) visual + ~\(avgPrompt) prompt + ~\(avgAnswer) answer tokens")
-        var bar = progressBar(total: ((train.count + c.batch - 1) / c.batch) * c.epochs, label: "sft")
+        let sample = train.prefix(200), n = max(1, sample.count)
+        let visual = train.first.map { model.inputTokenCount($0.input).visual } ?? 0
+        let avgPrompt = sample.map { model.inputTokenCount($0.input).text }.reduce(0, +) / n
+        let avgAnswer = sample.map { model.encode($0.answer.text).count + 1 }.reduce(0, +) / n
+        out("model: \(model.parameterCount) parameters; tokenizer \(model.vocabularySize) ids; a step is \(visual) visual + ~\(avgPrompt) prompt + ~\(avgAnswer) answer tokens")
         var recent: [Float] = []
-        let result = try SFT.train(model, train: train, heldOut: held, config: c, progress: { p in
-            recent.append(p.loss)
-            if recent.count > 20 { recent.removeFirst() }
-            let avg = recent.reduce(0, +) / Float(recent.count)
-            bar.update(p.step, String(format: "loss %.3f lr %.1e %.0f samples/s", avg, p.learningRate, p.samplesPerSecond))
-        }, shouldStop: { Interrupt.pending })
-        if Interrupt.pending { Interrupt.clear(); out("interrupted: keeping the model as trained so far") }
+        let total = ((train.count + c.batch - 1) / c.batch) * c.epochs
+        let result = try runJob("sft", total: total) { job in
+            try SFT.train(model, train: train, heldOut: held, config: c, progress: { p in
+                recent.append(p.loss)
+                if recent.count > 20 { recent.removeFirst() }
+                let avg = recent.reduce(0, +) / Float(recent.count)
+                job.emit(.progress(done: p.step, total: total, detail: String(format: "loss %.3f lr %.1e %.0f samples/s", avg, p.learningRate, p.samplesPerSecond)))
+                agent.onTrainingStep?(p.step)
+            }, shouldStop: { job.isCancelled })
+        }
         let l = result.losses
-        out("loss curve: \(sparkline(l))  \(String(format: "%.3f", l.first ?? 0)) → \(String(format: "%.3f", l.suffix(20).reduce(0, +) / Float(max(1, min(20, l.count))))) over \(l.count) steps")
+        let finalLoss = l.suffix(20).reduce(0, +) / Float(max(1, min(20, l.count)))
+        out("loss curve: \(sparkline(l))  \(String(format: "%.3f", l.first ?? 0)) → \(String(format: "%.3f", finalLoss)) over \(l.count) steps")
         out(String(format: "trained in %.1f s (%.1f samples/s)", result.seconds, result.samplesPerSecond))
-        out("held-out: " + result.metrics.summary)
         model.training = [
             "command": command, "env": c.env, "steps": String(c.steps), "epochs": String(c.epochs),
-            "metrics": result.metrics.summary, "final_loss": String(format: "%.4f", l.suffix(20).reduce(0, +) / Float(max(1, min(20, l.count)))),
-            "gtr_commit": BuildInfo.gitCommit ?? "unknown",
+            "final_loss": String(format: "%.4f", finalLoss), "gtr_commit": BuildInfo.gitCommit ?? "unknown",
         ]
-        if let outDir {
-            let url = outDir == "default" ? DefaultAgent.cache(home: config.home) : resolve(outDir)
-            do { try model.save(to: url) } catch { throw CommandError("cannot save to \(url.path): \(error)") }
-            let size = (try? FileManager.default.attributesOfItem(atPath: url.appendingPathComponent("model.safetensors").path)[.size] as? Int) ?? 0
-            out("saved \(url.path) (\(String(format: "%.1f", Double(size) / 1e6)) MB)")
+        if result.stopped {
+            // Ctrl-C: never overwrite out= (with out=default that would replace the default agent) with a
+            // half-trained model; keep it loaded so `model save DIR` can still keep it.
+            let done = "\(l.count) of \(result.totalSteps) optimizer steps"
+            model.training["interrupted"] = "after " + done
+            useTrained(model, source: "sft (interrupted, not saved)")
+            if let created = target?.created { removeIfEmpty(created) }
+            throw CommandError("interrupted after \(done): the half-trained model is loaded but not saved"
+                               + (outDir.map { " (out=\($0) left as it was)" } ?? "") + "; model save DIR keeps it")
         }
-        return model
+        out("held-out: " + result.metrics.summary)
+        model.training["metrics"] = result.metrics.summary
+        guard let target, let outDir else { useTrained(model, source: "sft (not saved)"); return }
+        do { try model.save(to: target.url) } catch {
+            useTrained(model, source: "sft (not saved)")
+            throw CommandError("cannot save to \(target.url.path): \(error); the trained model is loaded (model save DIR keeps it)")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: target.url.appendingPathComponent("model.safetensors").path)[.size] as? Int) ?? 0
+        out("saved \(target.url.path) (\(String(format: "%.1f", Double(size) / 1e6)) MB)")
+        useTrained(model, source: outDir)
+    }
+
+    /// Makes an immutable snapshot of a trained model the session's policy.
+    func useTrained(_ model: TrainablePolicy, source: String) {
+        agent.policy = model.snapshot()
+        agent.source = source
+        agent.turn = nil
     }
 }

@@ -1,5 +1,6 @@
 import Agents
 import Environments
+import Episodes
 import Foundation
 
 /// What `eval` reports: outcome, format and the thought-collapse diagnostics training tracks.
@@ -50,14 +51,13 @@ public enum AgentEvaluation {
         var thoughts: [String] = []
         var returns: [Double] = []
         var next = 0
-        var active: [(env: Environment, episode: Int, ret: Double)] = []
+        var active: [EpisodeSession] = []
         var genIndex: UInt64 = 0
         func refill() throws {
             while active.count < batch && next < episodes {
                 let e = try EnvironmentRegistry.make(name)
                 (e as? EnvironmentBase)?.renderFrames = false
-                try e.reset(seed: seed + UInt64(next), options: options)
-                active.append((e, next, 0)); next += 1
+                active.append(try EpisodeSession(env: e, number: next, seed: seed + UInt64(next), options: options)); next += 1
             }
         }
         try refill()
@@ -71,21 +71,20 @@ public enum AgentEvaluation {
             var finished: [Int] = []
             for (k, o) in outs.enumerated() {
                 let e = active[k].env
-                onStep(EvalStep(episode: active[k].episode, t: e.stepCount, input: inputs[k], output: o))
+                onStep(EvalStep(episode: active[k].number, t: e.stepCount, input: inputs[k], output: o))
                 let parse = e.strictParse(o.text)
                 report.steps += 1
                 if parse.valid && o.finished { report.validJSON += 1 }
                 if let r = StateFacts.of(e).recognised(by: parse.json) { report.recognisable += 1; if r { report.recognised += 1 } }
                 report.thoughtTokens += o.spans.actionTokenStart
                 thoughts.append(parse.json?["thoughts"]?.stringValue ?? String(o.text.prefix(o.spans.actionCharOffset ?? o.text.count)))
-                let (r, p) = try e.step(modelOutput: o.text)
-                if p.legal { report.legalActions += 1 }
-                active[k].ret += r.reward
-                if r.done { finished.append(k) }
+                let step = try active[k].apply(.modelOutput(o.text), source: .agent)
+                if step.parsed?.legal == true { report.legalActions += 1 }
+                if step.done { finished.append(k) }
             }
             for k in finished.reversed() {
-                returns.append(active[k].ret)
-                if active[k].ret > 0 { report.successes += 1 }
+                returns.append(active[k].episodeReturn)
+                if active[k].succeeded { report.successes += 1 }
                 active.remove(at: k)
                 progress(returns.count)
             }

@@ -4,9 +4,11 @@ import Foundation
 import Support
 import Tensors
 
-/// Supervised fine-tuning of the tiny VLM on expert steps (thought cloning with the action included: this is
+/// Supervised fine-tuning of a trainable policy (the tiny VLM by default) on expert steps (thought cloning with the action included: this is
 /// the warm start GTR takes from RL4VLM's SFT checkpoints, not GTR's thought-only correction loss).
 public struct SFTConfig: Sendable, Codable, Equatable {
+    /// The model kind to train (a `PolicyRegistry` kind with a trainable backend).
+    public var kind = "tiny-vlm"
     public var env = "points24"
     public var steps = 6000
     public var heldOut = 200
@@ -46,14 +48,19 @@ public struct SFTProgress: Sendable {
 
 public struct SFTResult: Sendable {
     public var losses: [Float]
+    /// Held-out metrics of the final weights (empty when the run was stopped early: `stopped`).
     public var metrics: HeldOutMetrics
+    /// True when `shouldStop` ended the run before its last step (the held-out evaluation is then skipped).
+    public var stopped = false
+    public var totalSteps = 0
     public var seconds: Double
     public var samplesPerSecond: Double
 }
 
 public enum SFT {
-    /// Builds a fresh model whose tokenizer is trained on the task corpus of `data`.
-    public static func makeModel(_ cfg: SFTConfig, data: [ExpertSample]) throws -> TinyVLM {
+    /// Builds a fresh model of `cfg.kind` (through `PolicyRegistry`) whose tokenizer is trained on the task
+    /// corpus of `data`.
+    public static func makeModel(_ cfg: SFTConfig, data: [ExpertSample]) throws -> TrainablePolicy {
         var corpus: [String] = []
         var seenPrompts = Set<String>()
         for s in data {
@@ -64,33 +71,18 @@ public enum SFT {
         for name in Expert.environments where name != cfg.env {
             if let e = try? EnvironmentRegistry.make(name) { _ = try e.reset(seed: 0); corpus.append(e.prompt(thoughts: true)) }
         }
-        let tok = BPETokenizer.train(corpus: corpus, mergeCount: cfg.merges)
-        var mc = TinyVLMConfig.small(vocabSize: tok.vocabSize)
-        mc.transformer.dModel = cfg.dModel
-        mc.transformer.layers = cfg.layers
-        mc.transformer.ffnHidden = cfg.dModel * 3
-        mc.transformer.heads = max(1, cfg.dModel / 32)
-        mc.transformer.kvHeads = mc.transformer.heads
-        let m = try TinyVLM(config: mc, tokenizer: tok, seed: cfg.seed)
-        try m.fitPixelMean(data.prefix(2000).map(\.input.image))
-        return m
+        let shape = PolicyShape(dModel: cfg.dModel, layers: cfg.layers, merges: cfg.merges, seed: cfg.seed)
+        return try PolicyRegistry.makeTrainable(kind: cfg.kind, for: PolicyCorpus(texts: corpus, images: data.prefix(2000).map(\.input.image)), shape)
     }
 
-    /// Trains `model` on `train` for `cfg.epochs` epochs with AdamW and a cosine schedule; evaluates on `heldOut`.
-    /// `progress` is called after every optimizer step; `shouldStop` lets Ctrl-C end the run early (the model keeps
-    /// what it learned so far).
-    public static func train(_ model: TinyVLM, train: [ExpertSample], heldOut: [ExpertSample], config cfg: SFTConfig,
+    /// Trains `model` on `train` for `cfg.epochs` epochs with AdamW and a cosine schedule; evaluates a snapshot of
+    /// the final weights on `heldOut`. `progress` is called after every optimizer step; `shouldStop` lets Ctrl-C end
+    /// the run early (the model keeps what it learned so far; `stopped` is set and the held-out evaluation skipped).
+    public static func train(_ model: TrainablePolicy, train: [ExpertSample], heldOut: [ExpertSample], config cfg: SFTConfig,
                              progress: (SFTProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> SFTResult {
         guard !train.isEmpty else { throw AgentError.badInput("no training samples") }
-        let rows = try train.map { s -> TinyVLM.ScoreRow in
-            let out = model.tokenizer.encode(s.answer.text) + [BPETokenizer.eos]
-            return TinyVLM.ScoreRow(patches: try model.patches(s.input.image), promptIDs: model.promptIDs(s.input.prompt),
-                                    output: out, weights: Array(repeating: 1, count: out.count))
-        }
-        let longest = rows.map { model.config.patchCount + $0.promptIDs.count + $0.output.count }.max() ?? 0
-        guard longest <= model.config.transformer.maxSequence else {
-            throw AgentError.badInput("a sample is \(longest) tokens, more than the model's \(model.config.transformer.maxSequence)")
-        }
+        // checked (length within the context) and encoded once for all epochs
+        let rows = try model.prepare(train.map { TrainingRow(input: $0.input, output: model.encode($0.answer.text) + [model.endOfText]) })
         let perEpoch = (rows.count + cfg.batch - 1) / cfg.batch
         let total = perEpoch * cfg.epochs
         let opt = Adam.adamW(model.namedParameters(), learningRate: cfg.learningRate, weightDecay: 0.01)
@@ -99,15 +91,16 @@ public enum SFT {
         var losses: [Float] = []
         let start = Date()
         var step = 0, seen = 0
+        var stopped = false
         epochs: for _ in 0..<cfg.epochs {
             var order = Array(rows.indices)
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.int(in: 0...i)) }
             for b in 0..<perEpoch {
-                if shouldStop() { break epochs }
+                if shouldStop() { stopped = true; break epochs }
                 let batch = order[(b * cfg.batch)..<min(order.count, (b + 1) * cfg.batch)].map { rows[$0] }
                 let tokens = Float(batch.reduce(0) { $0 + $1.output.count })
                 opt.learningRate = schedule(step)
-                let s = model.score(batch)
+                let s = try model.score(batch, temperature: 1)
                 // mean token NLL over the batch
                 let loss = s.weighted.sum() * (-1 / tokens)
                 model.zeroGrad()
@@ -121,8 +114,10 @@ public enum SFT {
             }
         }
         let seconds = Date().timeIntervalSince(start)
-        let metrics = try evaluate(model, on: heldOut)
-        return SFTResult(losses: losses, metrics: metrics, seconds: seconds, samplesPerSecond: Double(seen) / max(seconds, 1e-9))
+        // held-out generation reads an immutable snapshot, never the weights being trained
+        let metrics = stopped ? HeldOutMetrics() : try evaluate(model.snapshot(), on: heldOut)
+        return SFTResult(losses: losses, metrics: metrics, stopped: stopped, totalSteps: total, seconds: seconds,
+                         samplesPerSecond: Double(seen) / max(seconds, 1e-9))
     }
 
     /// Greedy answers on expert states: strict-JSON validity, action == expert action, and card recognition.

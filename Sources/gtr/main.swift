@@ -94,7 +94,7 @@ struct TrainSFT: ParsableCommand {
         commandName: "sft",
         abstract: "Train the tiny VLM on expert steps (the shell's sft command): progress, loss curve, held-out metrics, checkpoint.",
         discussion: "Options as in the shell, e.g. gtr sft env=points24 steps=8000 epochs=4 seed=1 out=my-agent (out=default replaces the cached default agent).")
-    @Argument(help: "key=value options: env steps epochs batch lr seed held_out out merges d_model layers") var options: [String] = []
+    @Argument(help: ArgumentHelp(Shell.optionSummary("sft"))) var options: [String] = []
     @OptionGroup var common: CommonOptions
 
     func run() throws { try runShellCommand("sft", options, common) }
@@ -114,7 +114,7 @@ struct GenHousehold: ParsableCommand {
         commandName: "gen-household",
         abstract: "Write generated household games in ALFWorld's format (game.tw-pddl + traj_data.json).",
         discussion: "e.g. gtr gen-household out=games task=all games=2 seed=0 (needs alfworld's domain and grammar: make alfworld).")
-    @Argument(help: "key=value options: out task games seed") var options: [String] = []
+    @Argument(help: ArgumentHelp(Shell.optionSummary("gen-household"))) var options: [String] = []
     @OptionGroup var common: CommonOptions
     func run() throws { try runShellCommand("gen-household", options, common) }
 }
@@ -124,7 +124,7 @@ struct Conformance: ParsableCommand {
         commandName: "conformance",
         abstract: "Compare gtr's household engine with the real ALFWorld engine step by step.",
         discussion: "e.g. gtr conformance games=2, or gtr conformance dir=$ALFWORLD_DATA/json_2.1.1/train games=50.")
-    @Argument(help: "key=value options: dir games random seed") var options: [String] = []
+    @Argument(help: ArgumentHelp(Shell.optionSummary("conformance"))) var options: [String] = []
     @OptionGroup var common: CommonOptions
     func run() throws { try runShellCommand("conformance", options, common) }
 }

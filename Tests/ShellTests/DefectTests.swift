@@ -136,3 +136,24 @@ import Testing
         }
     }
 }
+
+/// Defect 5: every agent command refuses a prompt the model's context cannot hold, the same way and before
+/// anything is dealt or drawn.
+@Suite(.serialized) struct ContextRefusalTests {
+    @Test func thinkStepAutoEvalRefuseAlike() throws {
+        let sh = makeShell(tempDir())
+        #expect(sh.execute("model load default"))
+        #expect(sh.execute("env alfworld seed=0 task=pick_and_place_simple"))
+        var messages: [String] = []
+        for cmd in ["think", "step", "auto episodes=2", "eval episodes=2"] {
+            #expect(!sh.execute(cmd), "\(cmd)")
+            let o = sh.lastOutput
+            #expect(o.split(separator: "\n").count == 1, "\(cmd): \(o)")
+            #expect(o.contains("the model reads at most"), "\(cmd): \(o)")
+            // "error: <input>:1:1: CMD: message": the message after the command's name is the same for all four.
+            messages.append(o.components(separatedBy: "\(cmd.split(separator: " ")[0]): ").dropFirst().joined())
+        }
+        #expect(Set(messages).count == 1, "\(messages)")
+        #expect(sh.episode?.number == 1 && sh.episode?.stepCount == 0)
+    }
+}

@@ -20,4 +20,21 @@ import Testing
         let ev = try AgentEvaluation.run(m, env: "numberline", options: [:], episodes: 20, seed: 5, config: GenerationConfig(greedy: true))
         #expect(ev.successRate > 0.8, "\(ev.lines)")
     }
+
+    /// `shouldStop` ends the run between optimizer steps; the held-out evaluation is skipped and the result says so.
+    @Test func stoppingEarlyIsReported() throws {
+        var c = SFTConfig()
+        c.env = "numberline"; c.steps = 32; c.epochs = 2; c.batch = 8; c.merges = 60; c.dModel = 32; c.layers = 1
+        let train = try ExpertData.collect(env: c.env, steps: c.steps, seed: 7)
+        let held = try ExpertData.collect(env: c.env, steps: 4, seed: 907)
+        let m = try SFT.makeModel(c, data: train)
+        #expect(m.kind == "tiny-vlm")
+        var steps = 0
+        let r = try SFT.train(m, train: train, heldOut: held, config: c, progress: { steps = $0.step }, shouldStop: { steps == 3 })
+        #expect(r.stopped && r.losses.count == 3 && r.totalSteps == 8 && r.metrics.samples == 0)
+        let full = try SFT.train(m, train: train, heldOut: held, config: c)
+        #expect(!full.stopped && full.losses.count == 8 && full.metrics.samples == 4)
+        c.kind = "no-such-kind"
+        #expect(throws: AgentError.self) { try SFT.makeModel(c, data: train) }
+    }
 }

@@ -1,3 +1,5 @@
+// Longer than ~400 lines on purpose: every action of alfred.pddl sits next to the exact ALFWorld text it renders,
+// so a change to a rule and its feedback is one reviewable diff (the conformance test pins both).
 import Foundation
 import Support
 
