@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Every policy backend, keyed by the `kind` a checkpoint's `config.json` names: loading dispatches on it, and
 /// training builds fresh models through it, so no caller names a concrete model class.
@@ -38,6 +39,7 @@ public enum PolicyRegistry {
         guard FileManager.default.fileExists(atPath: cfg.path) else {
             throw AgentError.badCheckpoint("\(dir.path) has no config.json (a checkpoint is a directory with config.json and model.safetensors)")
         }
+        guard !isNonRegularFile(cfg) else { throw AgentError.badCheckpoint("\(cfg.path) is not a regular file") }
         struct Probe: Decodable { var kind: String? }
         guard let data = try? Data(contentsOf: cfg), let probe = try? JSONDecoder().decode(Probe.self, from: data), let kind = probe.kind else {
             return defaultKind

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tensors
 
 /// Checkpoints, snapshots, fresh models for training and the description `model info` prints.
@@ -19,6 +20,7 @@ extension TinyVLM {
         guard FileManager.default.fileExists(atPath: cfgURL.path) else {
             throw AgentError.badCheckpoint("\(dir.path) has no config.json (a checkpoint is a directory with config.json and model.safetensors)")
         }
+        for u in [cfgURL, wURL] where isNonRegularFile(u) { throw AgentError.badCheckpoint("\(u.path) is not a regular file") }
         let cfg: TinyVLMCheckpointConfig
         do { cfg = try JSONDecoder().decode(TinyVLMCheckpointConfig.self, from: Data(contentsOf: cfgURL)) } catch {
             throw AgentError.badCheckpoint("\(cfgURL.path) is not a tiny-vlm config: \(TinyVLM.short(error))")
@@ -26,7 +28,7 @@ extension TinyVLM {
         guard cfg.kind == TinyVLM.kind else { throw AgentError.badCheckpoint("unknown model kind '\(cfg.kind)'") }
         let m = try TinyVLM(config: cfg.model, tokenizer: cfg.tokenizer)
         do { try Checkpoint.load(m, from: wURL.path) } catch {
-            throw AgentError.badCheckpoint("\(wURL.path): \(error)")
+            throw AgentError.badCheckpoint("\(wURL.path): \(fileProblem(wURL, error))")
         }
         m.training = cfg.training
         return m

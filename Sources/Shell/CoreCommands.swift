@@ -111,7 +111,7 @@ extension Shell {
         let url = resolve(path)
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw CommandError("cannot read \(path): \(Shell.fileProblem(url, error))")
+            throw CommandError("cannot read \(path): \(fileProblem(url, error))")
         }
         let keep = a.bool("keep_going") ?? false
         let saved = variables

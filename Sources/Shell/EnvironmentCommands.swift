@@ -114,28 +114,6 @@ extension Shell {
     /// Writes a file the user named, with gtr's own one-line error.
     func writeFile(_ data: Data, to path: String) throws {
         let url = resolve(path)
-        do { try data.write(to: url) } catch { throw CommandError("cannot write \(path): \(Shell.fileProblem(url, error))") }
-    }
-
-    /// The reason a file could not be read or written, in gtr's words (never Foundation's error domains).
-    static func fileProblem(_ url: URL, _ error: Error) -> String {
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        let exists = fm.fileExists(atPath: url.path, isDirectory: &isDir)
-        if isDir.boolValue { return "it is a directory" }
-        let parent = url.deletingLastPathComponent()
-        if !exists, !fm.fileExists(atPath: parent.path) { return "no such directory \(parent.path)" }
-        let ns = error as NSError
-        let posix = (ns.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? $0.code : nil }
-            ?? (ns.domain == NSPOSIXErrorDomain ? ns.code : nil)
-        if let code = posix, let msg = strerror(Int32(code)) { return String(cString: msg).lowercased() }
-        switch ns.code {
-        case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file"
-        case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
-        case NSFileWriteOutOfSpaceError: return "no space left on the device"
-        case NSFileReadInapplicableStringEncodingError, NSFileReadCorruptFileError: return "not UTF-8 text"
-        case NSFileWriteVolumeReadOnlyError: return "read-only file system"
-        default: return exists ? "not readable or writable here" : "cannot be created here"
-        }
+        do { try data.write(to: url) } catch { throw CommandError("cannot write \(path): \(fileProblem(url, error))") }
     }
 }

@@ -1,6 +1,7 @@
 import Agents
 import Environments
 import Foundation
+import Support
 import Tensors
 import Training
 
@@ -27,7 +28,7 @@ extension Shell {
                 guard a.positional.count == 2 else { throw CommandError("usage: model save DIR") }
                 let m = try sh.requireModel()
                 let url = sh.resolve(a.positional[1])
-                do { try m.save(to: url) } catch { throw CommandError("cannot save to \(a.positional[1]): \(error)") }
+                do { try m.save(to: url) } catch { throw CommandError("cannot save to \(a.positional[1]): \(fileProblem(url, error))") }
                 sh.out("saved \(a.positional[1]) (config.json, model.safetensors)")
             default: throw CommandError("usage: model load PATH|default | model info | model save DIR")
             }
@@ -144,7 +145,7 @@ extension Shell {
             try fm.removeItem(at: probe)
         } catch {
             if let created { removeIfEmpty(created) }
-            throw CommandError("out=\(spec): cannot write to \(url.path) (\(error.localizedDescription)); nothing trained")
+            throw CommandError("out=\(spec): cannot write to \(url.path) (\(fileProblem(url, error))); nothing trained")
         }
         for f in ["config.json", "model.safetensors"] {
             let p = url.appendingPathComponent(f).path
@@ -215,7 +216,7 @@ extension Shell {
         guard let target, let outDir else { useTrained(model, source: "sft (not saved)"); return }
         do { try model.save(to: target.url) } catch {
             useTrained(model, source: "sft (not saved)")
-            throw CommandError("cannot save to \(target.url.path): \(error); the trained model is loaded (model save DIR keeps it)")
+            throw CommandError("cannot save to \(target.url.path): \(fileProblem(target.url, error)); the trained model is loaded (model save DIR keeps it)")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: target.url.appendingPathComponent("model.safetensors").path)[.size] as? Int) ?? 0
         out("saved \(target.url.path) (\(String(format: "%.1f", Double(size) / 1e6)) MB)")

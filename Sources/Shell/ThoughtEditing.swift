@@ -115,7 +115,7 @@ extension Shell {
 
     func editInEditor(_ text: String, editor: String) throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("gtr-thought-\(getpid()).txt")
-        do { try text.write(to: file, atomically: true, encoding: .utf8) } catch { throw CommandError("cannot write a temporary file for $EDITOR: \(Shell.fileProblem(file, error))") }
+        do { try text.write(to: file, atomically: true, encoding: .utf8) } catch { throw CommandError("cannot write a temporary file for $EDITOR: \(fileProblem(file, error))") }
         defer { try? FileManager.default.removeItem(at: file) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -157,3 +157,21 @@ import Testing
         #expect(sh.episode?.number == 1 && sh.episode?.stepCount == 0)
     }
 }
+
+/// Defect 8: model files that are not regular files (a FIFO, a directory) are one clear line, never Foundation's
+/// words and never a blocked read.
+@Suite struct FileErrorTests {
+    @Test func fifoAndDirectoryCheckpointsAreRefused() throws {
+        let dir = tempDir()
+        let sh = makeShell(dir)
+        sh.autoLoadDefault = false
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("fifo"), withIntermediateDirectories: true)
+        #expect(mkfifo(dir.appendingPathComponent("fifo/config.json").path, 0o644) == 0)
+        #expect(!sh.execute("model load fifo"))
+        #expect(sh.lastOutput.contains("is not a regular file"), "\(sh.lastOutput)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("dirs/config.json"), withIntermediateDirectories: true)
+        #expect(!sh.execute("model load dirs"))
+        #expect(sh.lastOutput.contains("is not a regular file"), "\(sh.lastOutput)")
+        for o in [sh.lastOutput] { #expect(!o.contains("NSCocoaErrorDomain") && !o.contains("You don't have permission")) }
+    }
+}
