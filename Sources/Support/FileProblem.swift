@@ -14,7 +14,7 @@ public func fileProblem(_ url: URL, _ error: Error) -> String {
     if !exists, !fm.fileExists(atPath: parent.path) { return "no such directory \(parent.path)" }
     let ns = error as NSError
     // gtr's own typed errors already speak in gtr's words.
-    if ns.domain != NSCocoaErrorDomain, ns.domain != NSPOSIXErrorDomain, let d = error as? CustomStringConvertible { return d.description }
+    if ns.domain != NSCocoaErrorDomain, ns.domain != NSPOSIXErrorDomain { return "\(error)" }
     let posix = (ns.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? $0.code : nil }
         ?? (ns.domain == NSPOSIXErrorDomain ? ns.code : nil)
     if let code = posix, let msg = strerror(Int32(code)) { return String(cString: msg).lowercased() }
