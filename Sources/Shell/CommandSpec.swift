@@ -113,7 +113,15 @@ struct CommandSpec: Sendable {
     var usage: String {
         if let u = usageOverride { return u }
         var parts = [name] + positionals.map(\.usage)
-        parts += options.map { "[\($0.key)=\($0.kind.help.count <= 14 ? $0.kind.help : $0.key.uppercased())]" }
+        parts += options.map { o in
+            let short: String
+            switch o.kind {
+            case .bool: short = "true|false"
+            case let .choice(c) where c.joined(separator: "|").count <= 14: short = c.joined(separator: "|")
+            default: short = o.key.uppercased()
+            }
+            return "[\(o.key)=\(short)]"
+        }
         if envOptions { parts.append("[env options]") }
         return parts.joined(separator: " ")
     }
