@@ -53,7 +53,8 @@ public struct PPOInputs<S: TensorScalar> {
     public var oldValues: [Double]
     /// Value targets R = A + V (unnormalised, plus any bonus) (B).
     public var returns: [Double]
-    /// λ-weighted log-probs of the same outputs under the initial policy (B), for the KL penalty.
+    /// λ-weighted log-probs of the same outputs under the initial policy (B), for the KL penalty: e.g. the
+    /// `PolicyEvaluation.logProb` of a `snapshot()` taken before training, with the same λ and temperature.
     public var referenceLogProbs: [Double]?
     /// A differentiable entropy estimate per sample (B), for the entropy bonus.
     public var entropy: Tensor<S>?

@@ -1,6 +1,7 @@
 import Agents
 import Foundation
 import Support
+import Tensors
 
 /// A span of a text, as UTF-8 byte offsets (what tokenizers' offsets use) and as `Character` offsets (what a
 /// person counts and `OutputSpans.actionCharOffset` reports).
@@ -146,6 +147,13 @@ public enum ThoughtCloning {
     /// `row` with the policy's own tokenizer and EOS.
     public static func row(_ target: CloningTarget, input: AgentInput, policy: Policy) -> TrainingRow {
         row(target, input: input, encode: { policy.encode($0) }, endOfText: policy.endOfText)
+    }
+
+    /// The SFT loss of scored cloning rows: −Σ wₖ·log π(oₖ) / Σ wₖ over the whole batch (mean cross-entropy per
+    /// labelled token, GTR's `sft_loss`), from `score(rows, temperature: 1).weighted` (B). A scalar in the graph.
+    public static func loss(weighted: Tensor<Float>, rows: [TrainingRow]) -> Tensor<Float> {
+        let labelled = rows.reduce(Float(0)) { $0 + $1.weights.reduce(0, +) }
+        return weighted.sum() * (-1 / max(labelled, 1))
     }
 
     /// Weights for a whole-text tokenisation given its token byte offsets (`byteOffsets[k]` = where token k starts,
