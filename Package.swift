@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "EpisodesTests", dependencies: ["Episodes", "Environments"]),
         // AgentsTests build their inputs from games, through Training's `AgentInput.from(env)`.
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Support", "Tensors", "Training"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Support"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Support", "Tensors"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
         .testTarget(name: "CorrectorsTests", dependencies: ["Correctors", "Environments", "Support", "LoopbackHTTP"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "Support", "SessionLog", "CPty", "LoopbackHTTP"],
