@@ -29,14 +29,9 @@ struct AgentTurn {
     var output: PolicyOutput
     /// Which generation of the session this is (`correct apply` checks the correction is for this thought).
     var generationID: UInt64 = 0
-    /// The thought prefix after `thought edit` / `thought set` (the text before `"action":`).
+    /// The edited thought in canonical form (`thought edit`, `thought set`, `correct apply`; see ThoughtEditing.swift).
     var editedThought: String?
 
-    /// The text before the action: what λ weighs and what `thought edit` changes.
-    var thoughtText: String {
-        guard let c = output.spans.actionCharOffset else { return output.text }
-        return String(output.text.prefix(c))
-    }
     /// `"action": …}` as the model wrote it, or empty.
     var actionText: String {
         guard let c = output.spans.actionCharOffset else { return "" }

@@ -31,7 +31,6 @@ enum JobEvent {
 final class Job {
     let name: String
     let token: CancellationToken
-    private var bar: ProgressBar?
     private let render: (JobEvent) -> Void
     private(set) var events: [JobEvent] = []
 

@@ -34,7 +34,11 @@ extension Shell {
         handLoop: for (i, s) in match.seeds.enumerated() {
             try startEpisode(env: try EnvironmentRegistry.make(game), seed: s, options: match.options)
             guard let ep = episode else { break }
-            defer { script.append("env \(game) seed=\(s)" + (ep.optionsText.isEmpty ? "" : " " + ep.optionsText)) ; if !ep.steps.isEmpty { script.append("act " + ep.steps.map(\.action).joined(separator: " ")) } }
+            // The hand as a script: its deal, then the moves that stand (undone ones are gone from `steps`).
+            defer {
+                script.append("env \(game) seed=\(s)" + (ep.optionsText.isEmpty ? "" : " " + ep.optionsText))
+                if !ep.steps.isEmpty { script.append("act " + ep.steps.map(\.action).joined(separator: " ")) }
+            }
             out(ep.env.terminalView(ansi: config.style.color))
             while !ep.isDone {
                 guard let line = input.readLine(prompt: "play[\(i + 1)/\(hands) t=\(ep.stepCount)]> ") else { break handLoop }

@@ -46,6 +46,8 @@ extension Shell {
         // Paths in options are relative to the shell's working directory.
         if let g = opts["game"], !g.hasPrefix("/") { opts["game"] = resolve(g).path }
         let previous = episode
+        // Dealt without a sink so that a bad option changes nothing, and so the abandoned episode's end is logged
+        // before the new one begins.
         let next = try EpisodeSession(env: e, number: episodeCount + 1, seed: seed, options: opts, sink: nil)
         previous?.abandon()
         episodeCount += 1

@@ -53,7 +53,7 @@ extension Shell {
             try showTokens(turn)
         case "set":
             guard a.positional.count == 2 else { throw CommandError("usage: thought set \"TEXT\" (quote the whole thought)") }
-            turn.editedThought = try normalisedEdit(a.positional[1], turn)
+            turn.editedThought = try normalisedEdit(a.positional[1])
             agent.turn = turn
             try logEdit(turn)
         default:  // edit
@@ -69,7 +69,7 @@ extension Shell {
                 guard let line = src.readLine(prompt: "thought> ", initial: old) else { throw CommandError("edit cancelled; thought unchanged") }
                 new = line
             }
-            turn.editedThought = try normalisedEdit(new, turn)
+            turn.editedThought = try normalisedEdit(new)
             agent.turn = turn
             try logEdit(turn)
         }
@@ -77,7 +77,7 @@ extension Shell {
 
     /// An edit in canonical form: an action the user left in (`, "action": …}`) is dropped, since the action is
     /// what rescore and act from-thought choose.
-    func normalisedEdit(_ text: String, _ turn: AgentTurn) throws -> String {
+    func normalisedEdit(_ text: String) throws -> String {
         let t = AgentTurn.canonicalThought(text)
         guard !t.trimmingCharacters(in: .whitespaces).isEmpty else { throw CommandError("empty thought: nothing changed") }
         return t
