@@ -3,7 +3,7 @@ import PackageDescription
 
 // Dependencies point one way only (each arrow is an import in the sources; the README's layout section lists them):
 //   gtr → Shell → Training → Agents → Tensors → CBLAS
-//   Shell → Correctors → Environments → Support → CCurl
+//   Shell, Training → Correctors → Environments → Support → CCurl
 //   Shell, Training → Episodes → Environments
 //   Shell → SessionLog → CSQLite (a plain store, written through the EpisodeSink protocol)
 // Agents know no game: the layer above turns an environment's state into an agent's input.
@@ -29,7 +29,7 @@ let package = Package(
         // The shipped default agent (made by `gtr sft env=points24 steps=8000 epochs=4 seed=1`).
         .target(name: "Agents", dependencies: ["Tensors", "Support"], resources: [.copy("DefaultAgent")]),
         .target(name: "SessionLog", dependencies: ["CSQLite"]),
-        .target(name: "Training", dependencies: ["Agents", "Episodes", "Environments", "Support"]),
+        .target(name: "Training", dependencies: ["Agents", "Correctors", "Episodes", "Environments", "Support", "Tensors"]),
         .target(name: "Support", dependencies: ["CCurl"]),
         .target(name: "Environments", dependencies: ["Support"]),
         .target(name: "Correctors", dependencies: ["Environments", "Support"]),
@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "EpisodesTests", dependencies: ["Episodes", "Environments"]),
         // AgentsTests build their inputs from games, through Training's `AgentInput.from(env)`.
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Support", "Tensors", "Training"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Environments", "Support", "Tensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Correctors", "Environments", "Support", "Tensors"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
         .testTarget(name: "CorrectorsTests", dependencies: ["Correctors", "Environments", "Support", "LoopbackHTTP"]),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "Support", "SessionLog", "CPty", "LoopbackHTTP"],

@@ -56,6 +56,24 @@ public enum PolicyRegistry {
         return try e.load(dir)
     }
 
+    /// Loads `dir` as a model to train (its weights are copied into a fresh trainable model).
+    public static func loadTrainable(from dir: URL) throws -> TrainablePolicy {
+        let p = try load(from: dir)
+        guard let t = p as? TrainablePolicy else {
+            throw AgentError.unsupported("model kind '\(p.kind)' cannot be trained here (trainable: \(trainableKinds.joined(separator: ", ")))")
+        }
+        return t
+    }
+
+    /// A trainable deep copy of `policy` (written to a temporary checkpoint and read back), so training never
+    /// changes the weights the caller holds.
+    public static func trainableCopy(of policy: Policy) throws -> TrainablePolicy {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gtr-copy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try policy.save(to: dir)
+        return try loadTrainable(from: dir)
+    }
+
     /// A fresh model of `kind` to train on a task whose texts and frames are `corpus`.
     public static func makeTrainable(kind: String, for corpus: PolicyCorpus, _ shape: PolicyShape) throws -> TrainablePolicy {
         guard let make = entry(kind)?.makeTrainable else {

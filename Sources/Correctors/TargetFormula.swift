@@ -14,6 +14,9 @@ public struct TargetFormula: Sendable, Equatable {
 
     public init() {}
 
+    /// A target restored from a checkpoint (`formula` as `formula` reported it).
+    public init(formula: String?, unsolvable: Bool) { self.formula = formula; self.unsolvable = unsolvable }
+
     public var display: String { formula ?? TargetFormula.notDetermined }
 
     /// Episode start.

@@ -15,6 +15,15 @@ public struct SeededRNG: RandomNumberGenerator, Sendable {
         s = (splitmix(&x), splitmix(&x), splitmix(&x), splitmix(&x))
     }
 
+    /// The generator's four words, for checkpoints: `SeededRNG(state:)` continues the exact same stream.
+    public var state: [UInt64] { [s.0, s.1, s.2, s.3] }
+
+    /// Restores a generator saved with `state` (nil for anything but four words that are not all zero).
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        s = (state[0], state[1], state[2], state[3])
+    }
+
     public mutating func next() -> UInt64 {
         let result = rotl(s.1 &* 5, 7) &* 9
         let t = s.1 << 17

@@ -80,6 +80,13 @@ public struct DAggerBuffer: Sendable {
         self.sampling = sampling; self.perMinibatch = perMinibatch; self.countUnlabelled = countUnlabelled; self.mixing = mixing
     }
 
+    /// Where the permutation sampler stands (its current order and position), for checkpoints: a buffer restored
+    /// with the same entries and this state draws exactly what the original would have drawn.
+    public var samplerState: (order: [Int], cursor: Int) {
+        get { (order, cursor) }
+        set { order = newValue.order; cursor = newValue.cursor }
+    }
+
     public var count: Int { entries.count }
     public var labelledCount: Int { labelled.count }
     /// Labelled steps / all steps (GTR's `corrected_prob` over the whole history).
