@@ -1,5 +1,3 @@
-import Support
-
 /// gtr's built-in 5×7 bitmap font (drawn for this project), scaled by an integer factor. It stands in for
 /// gym-cards' DejaVuSans: the same text at the same positions, so an agent reads the formula from the frame.
 public enum BitmapFont {
@@ -100,12 +98,15 @@ public enum BitmapFont {
     /// Width in pixels of `text` at `scale` (one blank column between glyphs).
     public static func width(_ text: String, scale: Int) -> Int { text.count * (glyphWidth + 1) * scale }
 
+    /// What an unknown character draws: a hollow box, so nothing is silently dropped.
+    private static let missing: [UInt8] = [0x1F, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1F]
+
     /// Draws `text` with its top-left corner at (x, y). Unknown characters draw as a box so nothing is silent.
     public static func draw(_ text: String, x: Int, y: Int, scale: Int, color: RGB, on image: inout RGBImage) {
         var cx = x
         for ch in text {
             if ch != " " {
-                let glyph = bits[ch] ?? [0x1F, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1F]
+                let glyph = bits[ch] ?? missing
                 for (ry, row) in glyph.enumerated() {
                     for rx in 0..<glyphWidth where row & (1 << (4 - rx)) != 0 {
                         image.fillRect(x: cx + rx * scale, y: y + ry * scale, w: scale, h: scale, color)
@@ -113,6 +114,25 @@ public enum BitmapFont {
                 }
             }
             cx += (glyphWidth + 1) * scale
+        }
+    }
+
+    /// Draws `text` turned a quarter-turn anticlockwise, read from bottom to top as a chart's y-axis label is.
+    /// (x, y) is the top-left corner of the turned box, glyphHeight·scale wide and `width(text, scale:)` tall.
+    public static func drawUp(_ text: String, x: Int, y: Int, scale: Int, color: RGB, on image: inout RGBImage) {
+        let length = width(text, scale: scale)
+        var along = 0  // distance from the start of the text, which sits at the bottom of the box
+        for ch in text {
+            if ch != " " {
+                let glyph = bits[ch] ?? missing
+                for (ry, row) in glyph.enumerated() {
+                    for rx in 0..<glyphWidth where row & (1 << (4 - rx)) != 0 {
+                        // A glyph's top row turns into its left column; its left column into its bottom row.
+                        image.fillRect(x: x + ry * scale, y: y + length - along - (rx + 1) * scale, w: scale, h: scale, color)
+                    }
+                }
+            }
+            along += (glyphWidth + 1) * scale
         }
     }
 }
