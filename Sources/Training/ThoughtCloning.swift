@@ -59,10 +59,11 @@ public enum ThoughtCloning {
     }
 
     /// The same from text: a whole JSON object, or the shell's *editable thought* (the object before `"action":`,
-    /// without its closing brace).
+    /// without its closing brace, usually ending in `, ` where the action member would follow).
     public static func target(thought: String, action: String, style: Style = .compact) throws -> CloningTarget {
         let t = thought.trimmingCharacters(in: .whitespacesAndNewlines)
-        for candidate in [t, t + "}"] {
+        let open = t.hasSuffix(",") ? String(t.dropLast()) : t
+        for candidate in [t, open + "}"] {
             if let v = try? JSONParser.parse(candidate), case .object = v { return try target(correction: v, action: action, style: style) }
         }
         throw CloningError.notAnObject("not a JSON object or an editable thought: \(thought.prefix(80))")

@@ -10,9 +10,10 @@ import Testing
 /// DAgger file, human labels, and a learning signal on NumberLine.
 @Suite struct TrainerTests {
     /// A tiny NumberLine policy trained briefly on expert answers (valid JSON, weak choices).
-    static func weakPolicy(env: String = "numberline", sftSteps: Int = 8, epochs: Int = 1, dModel: Int = 32, seed: UInt64 = 1) throws -> TrainablePolicy {
+    static func weakPolicy(env: String = "numberline", sftSteps: Int = 8, epochs: Int = 1, dModel: Int = 32, merges: Int = 60,
+                           seed: UInt64 = 1) throws -> TrainablePolicy {
         var c = SFTConfig()
-        c.env = env; c.steps = sftSteps; c.merges = 60; c.dModel = dModel; c.layers = 1; c.epochs = epochs; c.batch = 8; c.seed = seed
+        c.env = env; c.steps = sftSteps; c.merges = merges; c.dModel = dModel; c.layers = 1; c.epochs = epochs; c.batch = 8; c.seed = seed
         let data = try ExpertData.collect(env: c.env, steps: c.steps, seed: 7)
         let m = try SFT.makeModel(c, data: data)
         if epochs > 0 { _ = try SFT.train(m, train: data, heldOut: [], config: c) }
@@ -21,7 +22,7 @@ import Testing
 
     static func small(_ algo: TrainingAlgorithm = .gtr, env: String = "numberline") -> TrainerConfig {
         var c = TrainerConfig()
-        c.algo = algo; c.env = env; c.updates = 3; c.steps = 3; c.envs = 2; c.maxNewTokens = 40; c.temperature = 1
+        c.algo = algo; c.env = env; c.options = ["time_limit": "8"]; c.updates = 3; c.steps = 3; c.envs = 2; c.maxNewTokens = 40; c.temperature = 1
         c.evalEvery = 2; c.evalEpisodes = 2; c.checkpointEvery = 1; c.lr = 1e-3
         c.update.epochs = 2; c.update.minibatch = 3
         return c
