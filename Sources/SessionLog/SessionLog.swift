@@ -119,8 +119,9 @@ public struct CommandRecord: Sendable {
 /// one transaction per completed top-level command (or every `batchSize` rows inside a long command), so a
 /// kill -9 loses at most the command that was running. Database faults never stop the shell: the first one
 /// produces a single warning through `onWarning`, queued rows stay in memory (bounded) and are retried at the
-/// next flush, so a lock that clears later loses nothing.
-public final class SessionLog {
+/// next flush, so a lock that clears later loses nothing. A background training run writes its metrics from its
+/// own thread: every queue and flush holds one lock.
+public final class SessionLog: @unchecked Sendable {
     public static var schemaVersion: Int64 { Int64(migrations.count) }
     public let path: String
     public private(set) var sessionID: Int64 = 0
@@ -132,6 +133,7 @@ public final class SessionLog {
     public private(set) var droppedRows = 0
 
     private var db: SQLiteConnection?
+    private let lock = NSRecursiveLock()
     private var pending: [(sql: String, args: [SQLValue])] = []
     private var statements: [String: SQLiteStatement] = [:]
     private var warned = false
@@ -208,6 +210,16 @@ public final class SessionLog {
         CREATE INDEX IF NOT EXISTS corrections_by_hash ON corrections(request_hash, id);
         CREATE INDEX IF NOT EXISTS corrections_by_session ON corrections(session_id, id);
         """,
+        // 4: PPO-GTR runs and their metrics per update (issue 13). A run id names `$GTR_HOME/runs/<id>`; a resumed run
+        // rewrites the updates after its checkpoint, so (run, update, name) is the key.
+        """
+        CREATE TABLE IF NOT EXISTS train_runs(
+          run_id INTEGER NOT NULL, session_id INTEGER NOT NULL, parent_run INTEGER, parent_update INTEGER, algo TEXT NOT NULL,
+          env TEXT NOT NULL, config TEXT NOT NULL, dir TEXT NOT NULL, started_at REAL NOT NULL, PRIMARY KEY(run_id, session_id));
+        CREATE TABLE IF NOT EXISTS train_metrics(
+          run_id INTEGER NOT NULL, update_index INTEGER NOT NULL, name TEXT NOT NULL, value REAL, session_id INTEGER NOT NULL,
+          logged_at REAL NOT NULL, PRIMARY KEY(run_id, update_index, name));
+        """,
     ]
 
     static func migrate(_ c: SQLiteConnection) throws {
@@ -228,6 +240,7 @@ public final class SessionLog {
     }
 
     private func enqueue(_ sql: String, _ args: [SQLValue]) {
+        lock.lock(); defer { lock.unlock() }
         pending.append((sql, args))
         if pending.count > maxPending {
             let extra = pending.count - maxPending
@@ -238,6 +251,7 @@ public final class SessionLog {
 
     /// Commits every queued row in one transaction. Safe to call often; failures are reported once.
     public func flush() {
+        lock.lock(); defer { lock.unlock() }
         guard !pending.isEmpty, let c = db else { return }
         do {
             try c.transaction {
@@ -254,7 +268,49 @@ public final class SessionLog {
         }
     }
 
-    public var pendingRows: Int { pending.count }
+    public var pendingRows: Int { lock.lock(); defer { lock.unlock() }; return pending.count }
+
+    /// A training run began (or a resumed one continues) in this session.
+    public func logTrainingRun(_ run: Int, parent: (run: Int, update: Int)?, algo: String, env: String, config: String, dir: String) {
+        enqueue("INSERT OR REPLACE INTO train_runs(run_id, session_id, parent_run, parent_update, algo, env, config, dir, started_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                [.int(Int64(run)), .int(sessionID), parent.map { .int(Int64($0.run)) } ?? .null, parent.map { .int(Int64($0.update)) } ?? .null,
+                 .text(algo), .text(env), .text(config), .text(dir), .real(Date().timeIntervalSince1970)])
+    }
+
+    /// One update's metrics, committed at once (the trainer's thread calls this; a kill -9 keeps every finished update).
+    public func logTrainingMetrics(run: Int, update: Int, values: [String: Double]) {
+        lock.lock(); defer { lock.unlock() }
+        let now = Date().timeIntervalSince1970
+        for (k, v) in values.sorted(by: { $0.key < $1.key }) {
+            enqueue("INSERT OR REPLACE INTO train_metrics(run_id, update_index, name, value, session_id, logged_at) VALUES (?,?,?,?,?,?)",
+                    [.int(Int64(run)), .int(Int64(update)), .text(k), v.isFinite ? .real(v) : .null, .int(sessionID), .real(now)])
+        }
+        flush()
+    }
+
+    /// (update, value) of a metric of a run, in update order (NaN where the value was not finite).
+    public func trainingMetric(run: Int, name: String) throws -> [(update: Int, value: Double)] {
+        let c = try reader()
+        defer { c.close() }
+        return try c.query("SELECT update_index, value FROM train_metrics WHERE run_id=? AND name=? ORDER BY update_index",
+                           [.int(Int64(run)), .text(name)]).rows.compactMap { r in
+            guard case let .int(u) = r[0] else { return nil }
+            switch r[1] {
+            case let .real(v): return (Int(u), v)
+            case let .int(v): return (Int(u), Double(v))
+            default: return (Int(u), .nan)
+            }
+        }
+    }
+
+    /// The metric names a run logged.
+    public func trainingMetricNames(run: Int) throws -> [String] {
+        let c = try reader()
+        defer { c.close() }
+        return try c.query("SELECT DISTINCT name FROM train_metrics WHERE run_id=? ORDER BY name", [.int(Int64(run))]).rows.compactMap {
+            if case let .text(t) = $0[0] { return t }; return nil
+        }
+    }
 
     public func logCommand(seq: Int, text: String, startedAt: Double, duration: Double, status: String, output: String) {
         enqueue("INSERT OR REPLACE INTO commands(session_id, seq, text, started_at, duration, status, output) VALUES (?,?,?,?,?,?,?)",
@@ -307,6 +363,7 @@ public final class SessionLog {
     /// The latest successful answer to a request (any session): what the correction cache serves. Pending rows
     /// are written first so an answer from earlier in this session is found too.
     public func cachedCorrection(requestHash: String) -> CorrectionRecord? {
+        lock.lock(); defer { lock.unlock() }
         flush()
         guard let c = db else { return nil }
         let sql = """
@@ -335,6 +392,7 @@ public final class SessionLog {
 
     /// Marks the session ended and flushes everything.
     public func close() {
+        lock.lock(); defer { lock.unlock() }
         let s = seeds.map(String.init).joined(separator: ",")
         enqueue("UPDATE sessions SET ended_at=?, seeds=? WHERE id=?", [.real(Date().timeIntervalSince1970), .text(s), .int(sessionID)])
         flush()

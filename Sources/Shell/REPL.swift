@@ -78,6 +78,7 @@ public enum REPL {
         var input = InputUnits()
         let file = interactive ? "<repl>" : "<stdin>"
         while true {
+            if input.isEmpty { shell.drainTrainingNotices() }
             let prompt = interactive ? (input.isEmpty ? shell.prompt : "...> ") : ""
             guard let line = source.readLine(prompt: prompt) else {
                 if interactive && Interrupt.pending {

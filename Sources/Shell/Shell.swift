@@ -5,6 +5,7 @@ import Episodes
 import Foundation
 import SessionLog
 import Support
+import Training
 
 /// Where lines come from when a command needs more input (`play`): the REPL's editor or stdin.
 public protocol LineSource: AnyObject {
@@ -76,6 +77,8 @@ public final class Shell {
     let agent = AgentSession()
     /// Correctors, their counters and the episode's target formula.
     let correctorSession = CorrectorSession()
+    /// The PPO-GTR run of this shell (running beside the prompt, paused, or ended), if any.
+    var training: TrainingRun?
     /// Load the default agent on first use (off in tests that check the no-model errors).
     public var autoLoadDefault = true
 
@@ -109,6 +112,12 @@ public final class Shell {
 
     /// Flushes and closes the session log (Ctrl-D, `quit`, end of script).
     public func close() {
+        // A run still going stops at its next step boundary; its checkpoints let `train resume run=ID` continue it.
+        if let r = training, r.isRunning {
+            r.stop()
+            try? r.checkpointIfNeeded()
+            FileHandle.standardError.write(Data("note: training run \(r.id) stopped with the shell at update \(r.trainer.completedUpdates); train resume run=\(r.id) continues it from its last checkpoint\n".utf8))
+        }
         endEpisodeIfOpen()
         log?.close()
     }
@@ -143,9 +152,14 @@ public final class Shell {
 
     /// `gtr[points24 #3 t=2]>`: the env, the seed of the episode (or its number) and the step.
     public var prompt: String {
-        guard let env else { return "gtr> " }
+        var run = ""
+        if let r = training, r.currentState == .running || r.currentState == .paused {
+            let s = r.status()
+            run = "{run \(r.id) \(s.state == .running ? "" : "paused ")\(min(s.update + 1, s.updates))/\(s.updates)}"
+        }
+        guard let env else { return "gtr\(run)> " }
         let id = episode?.seed.map { "#\($0)" } ?? "ep\(episodeCount)"
-        return "gtr[\(env.name) \(id) t=\(env.stepCount)\(env.isDone ? " done" : "")]> "
+        return "gtr[\(env.name) \(id) t=\(env.stepCount)\(env.isDone ? " done" : "")]\(run)> "
     }
 
     // MARK: execution
@@ -293,6 +307,8 @@ public final class Shell {
         } catch let e as CorrectorError {
             throw ShellError.failed(pos, "\(spec.name): \(e.description)")
         } catch let e as EpisodeError {
+            throw ShellError.failed(pos, "\(spec.name): \(e.description)")
+        } catch let e as TrainerError {
             throw ShellError.failed(pos, "\(spec.name): \(e.description)")
         }
     }
