@@ -48,11 +48,12 @@ extension Shell {
             OptionSpec("sort", .choice(["advantage", "-advantage", "reward", "step"]), default: "advantage", "inspect: worst advantage first"),
             OptionSpec("only", .choice(["all", "corrected", "invalid", "wrong"]), default: "all", "inspect: which steps"),
             OptionSpec("limit", .int(1...100_000), default: "20", "inspect: rows shown"),
+            OptionSpec("action", .text, "label: the action to keep when the thought names none"),
         ],
         usageOverride: """
             train start [algo=gtr|ppo|sft-only] [env=E] [updates=N] [steps=N] [envs=N] [lr=X] [corrector=NAME] [seed=N] [eval_every=N] … | \
             train status | train pause | train resume [run=ID] | train stop | train label | train rollback K [run=ID] | train runs | \
-            train break when METRIC OP VALUE | train break list | train break clear | train wait | \
+            train break when METRIC OP VALUE | train break list | train break clear | train wait | train label [action=A] | \
             train inspect [update=K] [sort=advantage|-advantage|reward|step] [only=all|corrected|invalid|wrong] [limit=N]
             """,
         volatile: true) { sh, a in
@@ -75,7 +76,7 @@ extension Shell {
     func trainCommand(_ a: Arguments) throws {
         let sub = a.positional.first ?? "status"
         let rest = Array(a.positional.dropFirst())
-        let startOnly = Set(Shell.trainCommand.options.map(\.key)).subtracting(["run", "update", "sort", "only", "limit"])
+        let startOnly = Set(Shell.trainCommand.options.map(\.key)).subtracting(["run", "update", "sort", "only", "limit", "action"])
         if sub != "start", let k = a.optionOrder.first(where: { startOnly.contains($0) }) {
             throw CommandError("\(k)= is an option of train start")
         }
@@ -85,7 +86,7 @@ extension Shell {
         case "pause": try trainPause()
         case "resume": try trainResume(run: a.int("run"))
         case "stop": try trainStop()
-        case "label": try trainLabel()
+        case "label": try trainLabel(action: a.string("action"))
         case "rollback":
             guard rest.count == 1, let k = Int(rest[0]), k >= 0 else { throw CommandError("usage: train rollback K [run=ID] (K: an update with a checkpoint)") }
             try trainRollback(to: k, run: a.int("run"))
@@ -101,7 +102,9 @@ extension Shell {
     // MARK: start
 
     func trainStart(_ a: Arguments) throws {
-        if let r = training, r.isRunning { throw CommandError("run \(r.id) is running: train pause or train stop first") }
+        if let r = training, r.currentState == .running || r.currentState == .paused {
+            throw CommandError("run \(r.id) is \(r.currentState.word): train stop first (train resume run=\(r.id) can continue it later)")
+        }
         var c = TrainerConfig()
         if let v = a.string("algo") { c.algo = TrainingAlgorithm(rawValue: v)! }
         c.env = a.string("env") ?? c.env
@@ -322,13 +325,13 @@ extension Shell {
 
     // MARK: label, rollback, runs
 
-    func trainLabel() throws {
+    func trainLabel(action given: String?) throws {
         let r = try requireRun()
         guard !r.isRunning else { throw CommandError("run \(r.id) is running: train pause first (a label joins the buffer between steps)") }
         guard let turn = agent.turn else { throw CommandError("no thought to label: think (and thought edit) first") }
         let parse = turn.env.strictParse(turn.currentText)
-        guard let action = parse.action ?? turn.env.project(turn.output.text).action else {
-            throw CommandError("the thought has no action to keep: the label clones the thought with the agent's own action")
+        guard let action = given ?? parse.action ?? turn.env.project(turn.output.text).action else {
+            throw CommandError("the agent's output names no action: train label action=A keeps A (the label clones the thought, not the action)")
         }
         let s: DAggerSample
         do { s = try r.trainer.addLabel(thought: turn.editableThought, action: action, input: turn.input) } catch {
@@ -433,6 +436,7 @@ extension Shell {
     /// `$train_state`, `$train_update`, `$train_run`, `$train_finite` and `$train_<metric>` of the last update.
     func publishTrainingVariables(_ r: TrainingRun) {
         let s = r.status()
+        for k in variables.keys where k.hasPrefix("train_") { variables.removeValue(forKey: k) }
         variables["train_run"] = String(r.id)
         variables["train_state"] = s.state.word
         variables["train_update"] = String(s.last?.update ?? 0)
