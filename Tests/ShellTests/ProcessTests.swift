@@ -104,6 +104,52 @@ import Testing
         #expect(try c.scalarInt("SELECT COUNT(*) FROM commands WHERE text LIKE 'sleep%'") == 0)
     }
 
+    /// kill -9 during a training run: a new gtr resumes it from its last checkpoint with `train resume run=ID`,
+    /// and the resumed updates repeat what the uninterrupted run logged (same seed, same checkpointed state).
+    @Test func aTrainingRunKilledWithKillNineResumesFromItsCheckpoint() throws {
+        let home = tempDir()
+        let model = "sft env=numberline steps=120 epochs=1 merges=200 d_model=32 layers=1 held_out=0 seed=3 out=\(home.path)/nl"
+        let start = "train start algo=gtr env=numberline updates=400 steps=2 envs=2 eval_every=0 max_tokens=60 seed=5 env_options=\"time_limit=6\" checkpoint_every=2 model=\(home.path)/nl"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: gtrBinary)
+        var env = ProcessInfo.processInfo.environment
+        env["GTR_HOME"] = home.path; env["NO_COLOR"] = "1"
+        p.environment = env
+        let i = Pipe()
+        p.standardInput = i; p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        try p.run()
+        i.fileHandleForWriting.write(Data((model + "\n" + start + "\ntrain wait\n").utf8))
+        // Wait for the checkpoint of update 4, then kill -9 in the middle of the run.
+        let cp = home.appendingPathComponent("runs/1/update-4/trainer.json").path
+        for _ in 0..<1200 where !FileManager.default.fileExists(atPath: cp) { usleep(50_000) }
+        #expect(FileManager.default.fileExists(atPath: cp), "no checkpoint at update 4")
+        usleep(300_000)
+        kill(p.processIdentifier, SIGKILL)
+        var st: Int32 = 0
+        _ = waitpid(p.processIdentifier, &st, 0)
+        let db = home.appendingPathComponent("gtr.sqlite").path
+        func metric(_ c: SQLiteConnection, _ u: Int) throws -> [SQLValue] {
+            try c.query("SELECT name, value FROM train_metrics WHERE run_id=1 AND update_index=? AND name NOT LIKE 't_%' ORDER BY name", [.int(Int64(u))]).rows.map { $0[1] }
+        }
+        let before = try SQLiteConnection(path: db)
+        #expect(try before.query("PRAGMA integrity_check").rows.first?.first == .text("ok"))
+        let logged = Int(try before.scalarInt("SELECT MAX(update_index) FROM train_metrics WHERE run_id=1"))
+        #expect(logged >= 4)
+        let last = (try FileManager.default.contentsOfDirectory(atPath: home.appendingPathComponent("runs/1").path))
+            .compactMap { $0.hasPrefix("update-") ? Int($0.dropFirst(7)) : nil }.max() ?? 0
+        // What the killed process logged after its last checkpoint (the resumed run must log the same again).
+        var killed: [Int: [SQLValue]] = [:]
+        for u in stride(from: last + 1, through: min(logged, last + 2), by: 1) { killed[u] = try metric(before, u) }
+        before.close()
+        let r = try runGTR([], input: "train resume run=1\ntrain break when env_steps >= \((last + 2) * 4)\ntrain wait\ntrain status\ntrain stop\n", home: home)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("run 1 resumed from its checkpoint at update \(last)"), "\(r.stdout)")
+        #expect(r.stdout.contains("breakpoint tripped at update \(last + 2)"), "\(r.stdout)")
+        let after = try SQLiteConnection(path: db)
+        for (u, values) in killed { #expect(try metric(after, u) == values, "update \(u) differs after the resume") }
+        #expect(try after.scalarInt("SELECT MAX(update_index) FROM train_metrics WHERE run_id=1") >= Int64(last + 2))
+    }
+
     @Test func databaseFaultsWarnOnceAndTheShellGoesOn() throws {
         // Corrupted file.
         let home = tempDir()

@@ -87,4 +87,27 @@ import Testing
         #expect(t.screen().contains("{+again\"}+}"), "\(t.screen())")
         t.keys("C-d")
     }
+
+    /// A run goes on beside the prompt; pause at a step boundary, drive the current policy by hand, label the
+    /// edited thought, resume (on a real terminal).
+    @Test(.enabled(if: TerminalTests.tmuxAvailable)) func trainPauseHandDriveLabelResume() throws {
+        let home = tempDir()
+        let t = Tmux()
+        t.startGTR(home: home, width: 200, height: 50)
+        t.type("sft env=numberline steps=120 epochs=1 merges=200 d_model=32 layers=1 held_out=0 seed=3", "Enter", expect: "held-out:")
+        t.type("train start algo=gtr env=numberline updates=500 steps=2 envs=2 eval_every=0 max_tokens=60 env_options=\"time_limit=6\"", "Enter",
+               expect: "the prompt stays usable")
+        t.type("echo still-usable", "Enter", expect: "\nstill-usable")
+        t.type("train status", "Enter", expect: "(gtr on numberline): running")
+        t.type("train pause", "Enter", expect: "run 1 paused at update")
+        #expect(t.wait(for: "{run 1 paused"), "\(t.screen())")
+        t.type("env numberline seed=4", "Enter", expect: "numberline episode 1 seed=4")
+        t.type("think", "Enter", expect: "value:")
+        t.keys("thought set '{\"current number\": 5, \"target number\": 0, \"thoughts\": \"5 is above 0, so I go down.\", '", "Enter")
+        t.type("train label action=-", "Enter", expect: "(1 by hand)")
+        t.type("train resume", "Enter", expect: "run 1 resumed at update")
+        t.type("train stop", "Enter", expect: "the agent is now the run's policy")
+        t.type("train status", "Enter", expect: "human 1")
+        t.keys("C-d")
+    }
 }
