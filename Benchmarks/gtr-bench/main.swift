@@ -25,6 +25,13 @@ if args.count > 1 && args[1] == "train-step" {
     exit(0)
 }
 
+if args.count > 1 && args[1] == "train-update" {
+    let r = try TrainBench.child(updates: args.count > 2 ? Int(args[2]) ?? 1 : 1)
+    let json = try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys])
+    print(String(decoding: json, as: UTF8.self))
+    exit(0)
+}
+
 func time(_ body: () throws -> Void) rethrows -> Double {
     let t = DispatchTime.now().uptimeNanoseconds
     try body()
@@ -154,6 +161,21 @@ for threads in [1, 2] {
     tensorRows.append(("peak RSS MB of that step's process, \(threads) thread(s)", String(format: "%.0f", rss),
                        prss.map { String(format: "%.0f", $0) } ?? "–", prss.map { String(format: "%.2f of peer", rss / $0) } ?? "–"))
 }
+
+// 7. PPO-GTR updates at the default size (issue 13), 1 and 2 OpenBLAS threads, each in its own process.
+var trainRows: [(String, String, String)] = []
+for threads in [1, 2] {
+    var env = ProcessInfo.processInfo.environment
+    env["OPENBLAS_NUM_THREADS"] = String(threads)
+    guard let r = child([CommandLine.arguments[0], "train-update", "1"], env: env), let g = r["generate"] as? Double,
+          let c = r["correct"] as? Double, let u = r["update"] as? Double, let sps = r["env_steps_per_s"] as? Double,
+          let rss = r["peak_rss_mb"] as? Double else { trainRows.append(("PPO-GTR update, \(threads) thread(s)", "failed", "")); continue }
+    trainRows.append(("PPO-GTR update s (8 Points24 envs × 16 steps, default agent, oracle), \(threads) thread(s)",
+                      String(format: "%.1f", g + c + u), String(format: "generation %.1f + correction %.2f + update %.1f", g, c, u)))
+    trainRows.append(("rollout env steps/s, \(threads) thread(s)", String(format: "%.1f", sps), "batched generation over 8 envs, corrector included"))
+    trainRows.append(("peak RSS MB of that run, \(threads) thread(s)", String(format: "%.0f", rss), "weights, Adam moments, rollout, DAgger buffer"))
+}
+rows += trainRows
 
 print("gtr bench (BLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) thread(s))")
 print("| benchmark | result | note |")
