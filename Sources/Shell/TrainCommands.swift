@@ -60,18 +60,6 @@ extension Shell {
         try sh.trainCommand(a)
     }
 
-    static let plotCommand = CommandSpec(
-        name: "plot", group: "training",
-        summary: "plot training metrics: a sparkline here, and a PNG chart (axes, ticks, legend) with a file name",
-        example: "plot train_success,distinct2 chart.png",
-        positionals: [.word("METRIC[,METRIC…]|compare"), .optional("FILE.png|METRIC"), .optional("FILE.png")],
-        options: [OptionSpec("run", .text, "a run id, or A,B,… for compare (default: the current run)"),
-                  OptionSpec("width", .int(200...4000), default: "800"), OptionSpec("height", .int(150...3000), default: "480")],
-        usageOverride: "plot METRIC[,METRIC…] [run=ID] [FILE.png] | plot compare run=A,B METRIC [FILE.png]") { sh, a in
-        try sh.plotCommand(a)
-    }
-
-    var runsDirectory: URL { config.home.appendingPathComponent("runs") }
 
     func trainCommand(_ a: Arguments) throws {
         let sub = a.positional.first ?? "status"
@@ -176,34 +164,6 @@ extension Shell {
                 cost: reply.cost, attempts: reply.attempts, cached: reply.fromCache), commandSeq: commandSeq)
         }
         return service
-    }
-
-    func nextRunID() -> Int {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory.path)) ?? []
-        return (names.compactMap(Int.init).max() ?? 0) + 1
-    }
-
-    struct RunFile: Codable {
-        var id: Int
-        var parentRun: Int?
-        var parentUpdate: Int?
-        var created: Double
-        var config: TrainerConfig
-    }
-
-    func writeRunFile(_ run: TrainingRun) throws {
-        try FileManager.default.createDirectory(at: run.dir, withIntermediateDirectories: true)
-        let f = RunFile(id: run.id, parentRun: run.parent?.run, parentUpdate: run.parent?.update, created: Date().timeIntervalSince1970,
-                        config: run.trainer.config)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try enc.encode(f).write(to: run.dir.appendingPathComponent("run.json"), options: .atomic)
-    }
-
-    func readRunFile(_ id: Int) -> RunFile? {
-        let url = runsDirectory.appendingPathComponent("\(id)/run.json")
-        guard let d = try? Data(contentsOf: url) else { return nil }
-        return try? JSONDecoder().decode(RunFile.self, from: d)
     }
 
     /// Logs the run, sets its thread going and makes it the shell's run.
@@ -360,24 +320,6 @@ extension Shell {
         try launch(run, initialEvaluation: false)
     }
 
-    func trainRuns() {
-        let ids = ((try? FileManager.default.contentsOfDirectory(atPath: runsDirectory.path)) ?? []).compactMap(Int.init).sorted()
-        guard !ids.isEmpty else { out("no runs yet in \(runsDirectory.path)"); return }
-        let files = Dictionary(uniqueKeysWithValues: ids.map { ($0, readRunFile($0)) })
-        func line(_ id: Int, depth: Int) {
-            let f = files[id] ?? nil
-            let cps = TrainingRun.checkpoints(in: runsDirectory.appendingPathComponent(String(id)))
-            var s = String(repeating: "  ", count: depth) + (depth > 0 ? "└ " : "") + "run \(id)"
-            if let f { s += "  \(f.config.algo.rawValue) on \(f.config.env), \(f.config.updates) updates, seed \(f.config.seed)" }
-            if let p = f?.parentRun { s += "  (from run \(p) update \(f?.parentUpdate ?? 0))" }
-            s += "  checkpoints: " + (cps.isEmpty ? "none" : cps.map(String.init).joined(separator: ","))
-            if let r = training, r.id == id { s += "  ← " + r.currentState.word }
-            out(s)
-            for c in ids where files[c]??.parentRun == id { line(c, depth: depth + 1) }
-        }
-        for id in ids where files[id]??.parentRun == nil || files[files[id]!!.parentRun!] == nil { line(id, depth: 0) }
-    }
-
     func trainBreak(_ words: [String]) throws {
         let r = try requireRun()
         switch words.first {
@@ -444,85 +386,5 @@ extension Shell {
             for (k, v) in m.values { variables["train_" + k] = UpdateMetrics.format(v) }
             variables["train_finite"] = m.values.values.allSatisfy(\.isFinite) ? "true" : "false"
         }
-    }
-
-    // MARK: inspect
-
-    func trainInspect(_ a: Arguments) throws {
-        let r = try requireRun()
-        guard !r.isRunning else { throw CommandError("run \(r.id) is running: train pause first (inspect reads the run's rollouts)") }
-        let have = r.trainer.inspected.keys.sorted()
-        guard let k = a.int("update") ?? have.last else { throw CommandError("run \(r.id) has no finished update yet") }
-        guard var rows = r.trainer.inspected[k] else {
-            throw CommandError("update \(k) is not kept (kept: \(have.map(String.init).joined(separator: ", ")); the last 20 updates of this shell's run)")
-        }
-        switch a.string("only") ?? "all" {
-        case "corrected": rows = rows.filter(\.labelled)
-        case "invalid": rows = rows.filter { !$0.valid }
-        case "wrong": rows = rows.filter { $0.verdict == "NO" }
-        default: break
-        }
-        switch a.string("sort") ?? "advantage" {
-        case "-advantage": rows.sort { $0.advantage > $1.advantage }
-        case "reward": rows.sort { $0.reward < $1.reward }
-        case "step": rows.sort { ($0.envIndex, $0.t) < ($1.envIndex, $1.t) }
-        default: rows.sort { $0.advantage < $1.advantage }
-        }
-        let total = rows.count
-        rows = Array(rows.prefix(a.int("limit") ?? 20))
-        out("update \(k) of run \(r.id): \(total) step(s)\(total > rows.count ? ", first \(rows.count)" : "")")
-        out("env ep   t   advantage  reward  valid verdict action      thought")
-        for x in rows {
-            let verdict = (x.verdict ?? "-") + (x.labelled ? "*" : "") + (x.truncation.map { " cut:\($0)" } ?? "")
-            let thought = x.thought.replacingOccurrences(of: "\n", with: " ")
-            out(String(format: "%3d %4d %3d %+10.3f %+7.2f  %@   %-7@ %-11@ ", x.envIndex, x.episode, x.t, x.advantage, x.reward,
-                       x.valid ? "yes" : "no ", verdict as NSString, String(x.action.prefix(11)) as NSString) + String(thought.prefix(70)))
-            if x.labelled, let c = x.correction { out("    corrected → " + String(c.prefix(110))) }
-        }
-        out(config.style.dim("verdict * = the step earned an SFT label; cut: GTR truncation ended the episode there"))
-    }
-
-    // MARK: plot
-
-    func plotCommand(_ a: Arguments) throws {
-        guard let log else { throw CommandError("plot reads the session log, which is off in this shell") }
-        var words = a.positional
-        let compare = words.first == "compare"
-        if compare { words.removeFirst() }
-        guard let metricWord = words.first else { throw CommandError("usage: plot METRIC[,METRIC…] [run=ID] [FILE.png] | plot compare run=A,B METRIC") }
-        let file = words.count > 1 ? words[1] : nil
-        if let f = file, !f.lowercased().hasSuffix(".png") { throw CommandError("\(f): the chart file must end in .png") }
-        let metrics = metricWord.split(separator: ",").map(String.init)
-        let runText = a.string("run") ?? training.map { String($0.id) }
-        guard let runText else { throw CommandError("which run? plot METRIC run=ID (train runs lists them)") }
-        let runs = try runText.split(separator: ",").map { w -> Int in
-            guard let n = Int(w) else { throw CommandError("run=\(runText): expected run ids like 3 or 3,4") }
-            return n
-        }
-        if compare && (runs.count < 2 || metrics.count != 1) { throw CommandError("usage: plot compare run=A,B METRIC [FILE.png]") }
-        if !compare && runs.count != 1 { throw CommandError("several runs: plot compare run=\(runText) METRIC") }
-        var series: [LineChart.Series] = []
-        for run in runs {
-            let known = try log.trainingMetricNames(run: run)
-            guard !known.isEmpty else { throw CommandError("run \(run) has no metrics in \(log.path)") }
-            for m in metrics {
-                guard known.contains(m) else {
-                    let best = known.min { editDistance($0, m) < editDistance($1, m) } ?? ""
-                    throw CommandError("run \(run) logged no '\(m)'; did you mean '\(best)'?")
-                }
-                let points = try log.trainingMetric(run: run, name: m)
-                let name = compare ? "run \(run)" : m
-                series.append(LineChart.Series(name: name, points: points.map { (x: Double($0.update), y: $0.value) }))
-                let values = points.map(\.value)
-                out(String(format: "%-22@ ", name as NSString) + Sparkline.summary(values, width: 40) + "  (updates \(points.first?.update ?? 0)…\(points.last?.update ?? 0))")
-            }
-        }
-        guard let file else { return }
-        let url = resolve(file)
-        let chart = LineChart(title: compare ? "\(metrics[0]): runs \(runText)" : "run \(runs[0])", xLabel: "update",
-                              yLabel: compare ? metrics[0] : metrics.joined(separator: ", "), series: series,
-                              width: a.int("width") ?? 800, height: a.int("height") ?? 480)
-        do { try Data(PNG.encode(chart.render())).write(to: url) } catch { throw CommandError("cannot write \(url.path): \(fileProblem(url, error))") }
-        out("wrote \(url.path)")
     }
 }

@@ -1,3 +1,5 @@
+// Longer than ~400 lines on purpose: the trainer's state, its step, and the checkpoint that saves and restores
+// exactly that state must change together (a field missed by the checkpoint breaks exact resumption).
 import Agents
 import Correctors
 import Environments
