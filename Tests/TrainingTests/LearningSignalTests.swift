@@ -14,7 +14,7 @@ import Testing
 /// that the action should follow the thought.
 ///
 /// Measured on the 2-core dev machine (this seed): held-out greedy success 0.531 → 1.000 and sampled (T = 0.5)
-/// 0.531 → 0.813 after 10 updates, greedy valid JSON 1.0 throughout; the test takes about 50 s alone (SFT ≈ 17 s,
+/// 0.531 → 0.813 after 10 updates, greedy valid JSON 1.0 throughout; the test took 49–59 s alone (SFT ≈ 17 s,
 /// PPO ≈ 30 s). Over SFT seeds 1–3 × trainer seeds 1 and 3 greedy went from 0.531 to 0.906–1.000 and sampled
 /// rose by 0.125–0.406 in every run.
 @Suite struct LearningSignalTests {
