@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import Training
 
 /// A collapse signal to watch: `train break when distinct2 < 0.3`.
@@ -153,6 +154,7 @@ final class TrainingRun: @unchecked Sendable {
     // MARK: the run's thread
 
     private func loop() {
+        BLASRuntime.flushDenormals()
         while true {
             cond.lock()
             if pauseRequested { pauseRequested = false; state = .paused; cond.broadcast(); cond.unlock(); return }

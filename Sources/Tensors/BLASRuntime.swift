@@ -47,7 +47,14 @@ public enum BLASRuntime {
     /// If OpenBLAS fell back to a generic core and the caller did not choose one, sets `OPENBLAS_CORETYPE` to
     /// the best supported core and re-executes this program with the same arguments. Returns only when no
     /// re-exec is needed or possible (set `GTR_NO_REEXEC=1` to disable).
+    /// Flush-to-zero / denormals-are-zero on the calling thread (each thread that does tensor work calls it; the
+    /// process's main thread does in `ensureOptimalCore`). Subnormal floats cost a microcode assist per operation on
+    /// Intel cores; results change only below 1.2e-38.
+    public static func flushDenormals() { gtr_flush_denormals() }
+    public static var denormalsFlushed: Bool { gtr_denormals_flushed() != 0 }
+
     public static func ensureOptimalCore() {
+        flushDenormals()
         let env = ProcessInfo.processInfo.environment
         guard env["OPENBLAS_CORETYPE"] == nil, env["GTR_BLAS_REEXEC"] == nil, env["GTR_NO_REEXEC"] == nil else { return }
         let current = coreName
