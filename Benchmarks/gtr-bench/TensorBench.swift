@@ -9,7 +9,14 @@ enum TensorBench {
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
+    /// Peak resident set of this process's own address space (`VmHWM`). `getrusage`'s `ru_maxrss` survives
+    /// `execve`, so a child spawned by the bench reported the bench parent's peak (every child read 642 MB).
     static func peakRSSMB() -> Double {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kb = Double(line.split(separator: " ").dropFirst().first ?? "") {
+            return kb / 1024
+        }
         var u = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
         return Double(u.ru_maxrss) / 1024
