@@ -52,7 +52,7 @@ extension Shell {
         ],
         usageOverride: """
             train start [algo=gtr|ppo|sft-only] [env=E] [updates=N] [steps=N] [envs=N] [lr=X] [corrector=NAME] [seed=N] [eval_every=N] … | \
-            train status | train pause | train resume [run=ID] | train stop | train label | train rollback K [run=ID] | train runs | \
+            train status | train pause | train resume [run=ID] | train stop | train rollback K [run=ID] | train runs | \
             train break when METRIC OP VALUE | train break list | train break clear | train wait | train label [action=A] | \
             train inspect [update=K] [sort=advantage|-advantage|reward|step] [only=all|corrected|invalid|wrong] [limit=N]
             """,
@@ -334,7 +334,7 @@ extension Shell {
             }
             guard UpdateMetrics.names.contains(words[1]) else {
                 let best = UpdateMetrics.names.min { editDistance($0, words[1]) < editDistance($1, words[1]) } ?? ""
-                throw CommandError("unknown metric '\(words[1])'; did you mean '\(best)'? (help train lists them)")
+                throw CommandError("unknown metric '\(words[1])'; did you mean '\(best)'? (metrics: \(UpdateMetrics.names.joined(separator: " ")))")
             }
             let b = Breakpoint(metric: words[1], op: words[2], value: v)
             r.setBreakpoints(r.currentBreakpoints + [b])
