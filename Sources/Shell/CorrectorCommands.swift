@@ -194,14 +194,20 @@ extension Shell {
         if reply.verdict == .correct { s.yes += 1 } else if reply.verdict == .incorrect { s.no += 1 }
         s.promptTokens += reply.promptTokens; s.completionTokens += reply.completionTokens; s.cost += reply.cost
         cs.stats[name] = s
-        log?.logCorrection(CorrectionRecord(
-            episode: turn.episode, t: turn.t, env: turn.env.name, corrector: name, identity: c.identity, requestHash: hash,
+        log?.logCorrection(Shell.ledgerRow(req, reply, hash: hash, corrector: c, name: name, episode: turn.episode, t: turn.t), commandSeq: seq)
+        return reply
+    }
+
+    /// The ledger row of one answer (cached or not), as `corrections` stores it; never an API key.
+    static func ledgerRow(_ req: CorrectionRequest, _ reply: CorrectorReply, hash: String, corrector c: Corrector, name: String,
+                          episode: Int, t: Int) -> CorrectionRecord {
+        CorrectionRecord(
+            episode: episode, t: t, env: req.env.name, corrector: name, identity: c.identity, requestHash: hash,
             imageHash: req.imageHash, prompt: reply.prompt, thought: req.thoughtText, reply: reply.rawReply, verdict: reply.verdict.rawValue,
             possibleSolution: reply.possibleSolution, targetFormula: reply.targetFormula,
             answers: JSONValue.array(reply.answers.map { .string($0) }).serialized(), correctedThought: reply.correction?.serialized(),
             failure: reply.failure, latency: reply.latency, promptTokens: reply.promptTokens, completionTokens: reply.completionTokens,
-            cost: reply.cost, attempts: reply.attempts, cached: reply.fromCache), commandSeq: seq)
-        return reply
+            cost: reply.cost, attempts: reply.attempts, cached: reply.fromCache)
     }
 
     static func reply(from r: CorrectionRecord) -> CorrectorReply? {

@@ -155,13 +155,8 @@ extension Shell {
         let commandSeq = seq
         service.lookup = { hash in log.cachedCorrection(requestHash: hash).flatMap(Shell.reply(from:)) }
         service.record = { req, reply, hash, ctx in
-            log.logCorrection(CorrectionRecord(
-                episode: ctx.episode, t: ctx.t, env: req.env.name, corrector: corrector.name, identity: corrector.identity, requestHash: hash,
-                imageHash: req.imageHash, prompt: reply.prompt, thought: req.thoughtText, reply: reply.rawReply, verdict: reply.verdict.rawValue,
-                possibleSolution: reply.possibleSolution, targetFormula: reply.targetFormula,
-                answers: JSONValue.array(reply.answers.map { .string($0) }).serialized(), correctedThought: reply.correction?.serialized(),
-                failure: reply.failure, latency: reply.latency, promptTokens: reply.promptTokens, completionTokens: reply.completionTokens,
-                cost: reply.cost, attempts: reply.attempts, cached: reply.fromCache), commandSeq: commandSeq)
+            log.logCorrection(Shell.ledgerRow(req, reply, hash: hash, corrector: corrector, name: corrector.name, episode: ctx.episode, t: ctx.t),
+                              commandSeq: commandSeq)
         }
         return service
     }
