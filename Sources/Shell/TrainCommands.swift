@@ -237,8 +237,10 @@ extension Shell {
             case .finished: throw CommandError("run \(r.id) is finished (train rollback K starts a branch from update K)")
             case let .failed(m): throw CommandError("run \(r.id) failed (\(m)); train rollback K restarts from a checkpoint")
             case .paused, .stopped:
+                // Read the position before the thread starts: afterwards only `status()` may look at the run.
+                let at = "update \(r.trainer.completedUpdates + 1), rollout step \(r.trainer.rolloutStep)/\(r.trainer.config.steps)"
                 r.start()
-                out("run \(r.id) resumed at update \(r.trainer.completedUpdates + 1), rollout step \(r.trainer.rolloutStep)/\(r.trainer.config.steps)")
+                out("run \(r.id) resumed at " + at)
                 return
             }
         }

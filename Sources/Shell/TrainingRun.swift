@@ -48,7 +48,8 @@ final class TrainingRun: @unchecked Sendable {
     let dir: URL
     let trainer: Trainer
     let parent: (run: Int, update: Int)?
-    /// Called on the run's thread after every update (the session log, variables).
+    /// Called on the run's thread after every update (the session log). While the thread runs, the shell reads the
+    /// run only through `status()` (the last update's metrics are copied under the lock), never the trainer.
     var onUpdate: (UpdateMetrics) -> Void = { _ in }
     private let cond = NSCondition()
     private var state: State = .paused
@@ -136,7 +137,7 @@ final class TrainingRun: @unchecked Sendable {
     func status() -> Status {
         cond.lock(); defer { cond.unlock() }
         let recent = updateSeconds.suffix(5)
-        return Status(state: state, update: lastMetrics?.update ?? trainer.history.last?.update ?? 0, updates: trainer.config.updates,
+        return Status(state: state, update: lastMetrics?.update ?? 0, updates: trainer.config.updates,
                       rolloutStep: rolloutStep, steps: trainer.config.steps, last: lastMetrics,
                       secondsPerUpdate: recent.isEmpty ? nil : recent.reduce(0, +) / Double(recent.count), pauseRequested: pauseRequested)
     }

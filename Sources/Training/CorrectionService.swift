@@ -59,7 +59,7 @@ public final class CorrectionService {
             let r = replies[i]!
             counters.calls += 1
             if r.fromCache { counters.cacheHits += 1 }
-            if r.failure != nil || r.verdict == .none { counters.failures += r.failure != nil ? 1 : 0 }
+            if r.failure != nil { counters.failures += 1 }
             counters.cost += r.cost
             if r.failure == nil, useCache { memory[hashes[i]] = r }
             record?(requests[i], r, hashes[i], i < contexts.count ? contexts[i] : CorrectionContext(episode: 0, t: 0))
