@@ -195,7 +195,7 @@ public final class Trainer: RolloutReviewer {
         }
         let rec = flat.compactMap(\.recognised)
         if !rec.isEmpty { m["recognition"] = Double(rec.filter { $0 }.count) / Double(rec.count) }
-        let thoughts = flat.map { Trainer.thoughtText($0.output, env: $0) }
+        let thoughts = flat.map { Trainer.thoughtText($0.output) }
         m["distinct1"] = ThoughtDiversity.distinct(thoughts, n: 1)
         m["distinct2"] = ThoughtDiversity.distinct(thoughts, n: 2)
         m["self_bleu"] = ThoughtDiversity.selfBLEU(thoughts, limit: 200)
@@ -222,7 +222,7 @@ public final class Trainer: RolloutReviewer {
     }
 
     /// The thought of an output: the `thoughts` member of a valid answer, else the text before the action.
-    static func thoughtText(_ o: PolicyOutput, env s: RolloutStep) -> String {
+    static func thoughtText(_ o: PolicyOutput) -> String {
         if let v = try? JSONParser.parse(o.text), let t = v["thoughts"]?.stringValue { return t }
         return String(o.text.prefix(o.spans.actionCharOffset ?? o.text.count))
     }
@@ -234,7 +234,7 @@ public final class Trainer: RolloutReviewer {
             for (t, s) in row.enumerated() {
                 out.append(InspectRow(envIndex: e, episode: s.episode, t: s.t, advantage: g.advantages[e][t], reward: s.reward + s.bonus,
                                       valid: s.valid, action: s.action, verdict: s.review?.verdict, labelled: s.review?.labelled ?? false,
-                                      truncation: s.truncation, thought: Trainer.thoughtText(s.output, env: s), correction: s.review?.correction))
+                                      truncation: s.truncation, thought: Trainer.thoughtText(s.output), correction: s.review?.correction))
             }
         }
         return out
