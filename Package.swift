@@ -1,5 +1,15 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
+
+// The tensor core's loops are compiled for the build machine's vector unit when it has AVX2 and FMA (as
+// llama.cpp's GGML_NATIVE does): 8-wide float lanes instead of baseline x86-64's 4. Swift never contracts a·b + c
+// into an FMA by itself, so results are the same bits either way. `GTR_PORTABLE=1 swift build` opts out; the gtr
+// executable checks the CPU at start-up and says so in one line if a binary built here runs where AVX2 is missing.
+let cpuInfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+let cpuFlags = Set(cpuInfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+let native = ProcessInfo.processInfo.environment["GTR_PORTABLE"] == nil && cpuFlags.isSuperset(of: ["avx2", "fma"])
+let vectorUnit: [SwiftSetting] = native ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("GTR_AVX2")] : []
 
 // Dependencies point one way only (each arrow is an import in the sources; the README's layout section lists them):
 //   gtr → Shell → Training → Agents → Tensors → CBLAS
@@ -25,7 +35,7 @@ let package = Package(
         // The pre-filled line editor (`thought edit`, the human corrector): native libedit, one C file.
         .target(name: "CLineEditor", path: "Sources/CLineEditor", linkerSettings: [.linkedLibrary("edit")]),
 
-        .target(name: "Tensors", dependencies: ["CBLAS"]),
+        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: vectorUnit),
         // The shipped default agent (made by `gtr sft env=points24 steps=8000 epochs=4 seed=1`).
         .target(name: "Agents", dependencies: ["Tensors", "Support"], resources: [.copy("DefaultAgent")]),
         .target(name: "SessionLog", dependencies: ["CSQLite"]),

@@ -9,6 +9,14 @@ enum TensorBench {
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
+    /// CPU seconds of this process (all threads): on this shared machine a steadier measure than wall time while
+    /// other processes run, and, divided by wall time, how many cores a step really kept busy.
+    static func processCPU() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     /// Peak resident set of this process's own address space (`VmHWM`). `getrusage`'s `ru_maxrss` survives
     /// `execve`, so a child spawned by the bench reported the bench parent's peak (every child read 642 MB).
     static func peakRSSMB() -> Double {
@@ -37,10 +45,40 @@ enum TensorBench {
             opt.step()
         }
         for _ in 0..<3 { step() }
-        var times: [Double] = []
-        for _ in 0..<steps { let t = now(); step(); times.append(now() - t) }
-        times.sort()
-        return ["ms": times[times.count / 2] * 1000, "peak_rss_mb": peakRSSMB(), "params": Double(m.parameterCount)]
+        var times: [Double] = [], cpu: [Double] = []
+        for _ in 0..<steps {
+            let t = now(), c = processCPU()
+            step()
+            times.append(now() - t); cpu.append(processCPU() - c)
+        }
+        times.sort(); cpu.sort()
+        return ["ms": times[times.count / 2] * 1000, "cpu_ms": cpu[cpu.count / 2] * 1000, "peak_rss_mb": peakRSSMB(),
+                "params": Double(m.parameterCount)]
+    }
+
+    /// The same step with `OpProfile` on: where the time and the allocations go, op by op (`gtr-bench profile`).
+    static func profile(steps: Int) -> String {
+        let m = DecoderTransformer(config, seed: 0)
+        let opt = Adam.adamW(m.namedParameters(), learningRate: 1e-3, weightDecay: 0.01)
+        var rng = TensorRNG(seed: 1)
+        let ids = (0..<(8 * 256)).map { _ in Int(rng.next() % 128) }
+        let targets = (0..<(8 * 256)).map { _ in Int(rng.next() % 128) }
+        func step() {
+            m.zeroGrad()
+            OpProfile.mark()
+            let loss = m(ids, batch: 8).crossEntropy(targets: targets)
+            loss.backward()
+            opt.step()
+        }
+        for _ in 0..<3 { step() }
+        OpProfile.enabled = true
+        OpProfile.reset()
+        let t = now()
+        for _ in 0..<steps { step() }
+        let wall = (now() - t) / Double(steps) * 1000
+        return OpProfile.table(steps: steps)
+            + String(format: "\nwall %.1f ms/step with the profiler on (%d thread(s)); peak live tensor memory %.1f MB; peak RSS %.1f MB\n",
+                     wall, Parallel.threads, Double(OpProfile.peakLiveBytes) / 1_048_576, peakRSSMB())
     }
 
     /// GFLOP/s of n×n×n sgemm: through `Tensor.matmul` (no graph) and as raw cblas_sgemm on the same buffers.

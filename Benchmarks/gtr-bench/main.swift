@@ -21,7 +21,51 @@ if args.count > 1 && args[1] == "household" {
 BLASRuntime.ensureOptimalCore()
 if args.count > 1 && args[1] == "train-step" {
     let r = TensorBench.trainStep(steps: args.count > 2 ? Int(args[2]) ?? 10 : 10)
-    print(String(format: "{\"ms\": %.3f, \"peak_rss_mb\": %.1f, \"params\": %.0f, \"threads\": %d}", r["ms"]!, r["peak_rss_mb"]!, r["params"]!, BLASRuntime.threads))
+    print(String(format: "{\"ms\": %.3f, \"cpu_ms\": %.3f, \"peak_rss_mb\": %.1f, \"params\": %.0f, \"threads\": %d}", r["ms"]!, r["cpu_ms"]!,
+                 r["peak_rss_mb"]!, r["params"]!, Parallel.threads))
+    exit(0)
+}
+
+if args.count > 1 && args[1] == "profile" {
+    print(TensorBench.profile(steps: args.count > 2 ? Int(args[2]) ?? 5 : 5))
+    exit(0)
+}
+
+if args.count > 1 && args[1] == "gemm-shapes" {
+    // GFLOP/s of the train step's GEMM shapes through one raw BLAS call (m n k transA transB).
+    for (m, n, k, ta, tb) in [(2048, 128, 128, false, true), (2048, 384, 128, false, true), (2048, 512, 128, false, true),
+                              (2048, 128, 512, false, true), (2048, 128, 128, false, false), (128, 128, 2048, true, false),
+                              (512, 128, 2048, true, false), (64, 256, 32, false, true), (64, 32, 256, false, false)] {
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        let reps = max(3, Int(3e8 / Double(2 * m * n * k)))
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t = TensorBench.now()
+            for _ in 0..<reps {
+                Float.blasGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
+                               beta: 0, c: &c, ldc: n)
+            }
+            best = min(best, (TensorBench.now() - t) / Double(reps))
+        }
+        print(String(format: "m %d n %d k %d %@%@: %.1f GFLOP/s", m, n, k, ta ? "T" : "N", tb ? "T" : "N", 2 * Double(m * n * k) / best / 1e9))
+    }
+    exit(0)
+}
+
+if args.count > 1 && args[1] == "pool-check" {
+    // How many chunks of 2-chunk jobs the pool's worker thread ran (0 means the pool is not helping).
+    final class Counter: @unchecked Sendable { var worker = 0; var total = 0; let lock = NSLock() }
+    let c = Counter()
+    let t0 = TensorBench.now()
+    for _ in 0..<2000 {
+        Parallel.pool.run(chunks: 2) { _ in
+            var x = 0.0
+            for i in 0..<20_000 { x += Double(i).squareRoot() }
+            c.lock.lock(); c.total += 1; if !Thread.isMainThread { c.worker += 1 }; if x < 0 { print(x) }; c.lock.unlock()
+        }
+    }
+    print("{\"threads\": \(Parallel.threads), \"worker_chunks\": \(c.worker), \"chunks\": \(c.total), \"s\": \(TensorBench.now() - t0)}")
     exit(0)
 }
 

@@ -21,3 +21,17 @@ static inline int gtr_denormals_flushed(void) { return (_mm_getcsr() & 0x8040) =
 static inline void gtr_flush_denormals(void) {}
 static inline int gtr_denormals_flushed(void) { return 0; }
 #endif
+
+/* Whether this CPU has the vector unit the tensor core may have been compiled for (Package.swift, GTR_AVX2). */
+#if defined(__x86_64__)
+static inline int gtr_cpu_has_avx2_fma(void) { __builtin_cpu_init(); return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#else
+static inline int gtr_cpu_has_avx2_fma(void) { return 1; }
+#endif
+
+/* A spin-wait hint for the tensor core's worker pool. */
+#if defined(__x86_64__) || defined(__i386__)
+static inline void gtr_cpu_relax(void) { _mm_pause(); }
+#else
+static inline void gtr_cpu_relax(void) {}
+#endif

@@ -26,6 +26,7 @@ extension Tensor {
     /// Makes `out` a graph node when recording is on and some input needs a gradient.
     @discardableResult
     func record(_ name: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> Void) -> Tensor {
+        if OpProfile.enabled { OpProfile.forward(name) }
         guard Autograd.enabled, inputs.contains(where: { $0.needsGrad }) else { return self }
         node = GradNode(name, inputs, backward)
         return self
@@ -63,7 +64,9 @@ extension Tensor {
         accumulateGrad(seed ?? Tensor(shape: shape, repeating: 1))
         for t in order.reversed() {
             guard let n = t.node else { continue }
-            if let g = t.grad { n.backward(g) }
+            if let g = t.grad {
+                if OpProfile.enabled { OpProfile.backward(n.name) { n.backward(g) } } else { n.backward(g) }
+            }
             t.node = nil
             if !t.requiresGrad { t.grad = nil }
         }

@@ -13,9 +13,8 @@ public enum BLASRuntime {
         return String(cString: p).trimmingCharacters(in: .whitespaces)
     }
 
-    public static var threads: Int { Int(openblas_get_num_threads()) }
-
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// Threads doing tensor work: the worker pool's (OpenBLAS itself runs single-threaded inside each of them).
+    public static var threads: Int { Parallel.threads }
 
     /// Generic fallback cores that mean detection failed on a modern CPU.
     static let genericCores: Set<String> = ["prescott", "core2", "katmai", "coppermine", "northwood", "banias", "atom", "nehalem"]
@@ -52,6 +51,19 @@ public enum BLASRuntime {
     /// Intel cores; results change only below 1.2e-38.
     public static func flushDenormals() { gtr_flush_denormals() }
     public static var denormalsFlushed: Bool { gtr_denormals_flushed() != 0 }
+
+    /// True when the tensor core was compiled for AVX2 + FMA (Package.swift builds it so on machines that have them).
+    #if GTR_AVX2
+    public static let compiledForAVX2 = true
+    #else
+    public static let compiledForAVX2 = false
+    #endif
+
+    /// One line for a binary built for AVX2 that runs on a CPU without it (checked before any tensor code runs).
+    public static var vectorUnitProblem: String? {
+        compiledForAVX2 && gtr_cpu_has_avx2_fma() == 0
+            ? "gtr: this build uses AVX2 and FMA, which this CPU lacks; rebuild here (or with GTR_PORTABLE=1 swift build)" : nil
+    }
 
     public static func ensureOptimalCore() {
         flushDenormals()

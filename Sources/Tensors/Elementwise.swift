@@ -111,7 +111,10 @@ extension Tensor {
         return out.record(name, [self]) { g in
             let gi = Tensor(uninitialized: self.shape)
             let px = x.pointer, py = saved.pointer, pg = g.pointer, pd = gi.pointer
-            for i in 0..<self.count { pd[i] = pg[i] * derivative(px[i], py[i]) }
+            Parallel.forEach(self.count, grain: Kernels.elementGrain) { r in
+                for i in r { pd[i] = pg[i] * derivative(px[i], py[i]) }
+            }
+            _ = (x, saved)
             self.accumulateGrad(gi)
         }
     }
@@ -146,15 +149,25 @@ extension Tensor {
     public func silu() -> Tensor {
         let x = contiguousNoGrad()
         let sg = Tensor(uninitialized: shape), out = Tensor(uninitialized: shape)
-        let px = x.pointer, ps = sg.pointer, py = out.pointer, n = count
-        for i in 0..<n { ps[i] = -px[i] }
-        S.expArray(ps, ps, n)
-        for i in 0..<n { ps[i] = 1 / (1 + ps[i]); py[i] = px[i] * ps[i] }
+        let px = x.pointer, ps = sg.pointer, py = out.pointer
+        Parallel.forEach(count, grain: Kernels.elementGrain) { r in
+            var lo = r.lowerBound
+            while lo < r.upperBound {
+                let n = Swift.min(1024, r.upperBound - lo), xs = px + lo, ss = ps + lo, ys = py + lo
+                for i in 0..<n { ss[i] = -xs[i] }
+                S.expArray(ss, ss, n)
+                for i in 0..<n { ss[i] = 1 / (1 + ss[i]); ys[i] = xs[i] * ss[i] }
+                lo += n
+            }
+        }
         return out.record("silu", [self]) { g in
             // y = x·σ  →  dy/dx = σ·(1 + x(1 − σ))
             let gi = Tensor(uninitialized: self.shape)
-            let px = x.pointer, ps = sg.pointer, pg = g.pointer, pd = gi.pointer  // the closure keeps x and sg alive
-            for i in 0..<n { pd[i] = pg[i] * ps[i] * (1 + px[i] * (1 - ps[i])) }
+            let pg = g.pointer, pd = gi.pointer  // the closure keeps x and sg alive
+            Parallel.forEach(self.count, grain: Kernels.elementGrain) { r in
+                for i in r { pd[i] = pg[i] * ps[i] * (1 + px[i] * (1 - ps[i])) }
+            }
+            _ = (x, sg)
             self.accumulateGrad(gi)
         }
     }
@@ -167,18 +180,29 @@ extension Tensor {
         let k = S(0.797_884_560_802_865_4), c = S(0.044_715)
         let x = contiguousNoGrad()
         let th = Tensor(uninitialized: shape), out = Tensor(uninitialized: shape)
-        let px = x.pointer, pt = th.pointer, py = out.pointer, n = count
-        for i in 0..<n { let v = px[i]; pt[i] = k * (v + c * v * v * v) }
-        S.tanhArray(pt, pt, n)
-        for i in 0..<n { py[i] = 0.5 * px[i] * (1 + pt[i]) }
+        let px = x.pointer, pt = th.pointer, py = out.pointer
+        Parallel.forEach(count, grain: Kernels.elementGrain) { r in
+            // in L1-sized blocks, so the three passes read x from memory once
+            var lo = r.lowerBound
+            while lo < r.upperBound {
+                let n = Swift.min(1024, r.upperBound - lo), xs = px + lo, ts = pt + lo, ys = py + lo
+                for i in 0..<n { let v = xs[i]; ts[i] = k * (v + c * v * v * v) }
+                S.tanhArray(ts, ts, n)
+                for i in 0..<n { ys[i] = 0.5 * xs[i] * (1 + ts[i]) }
+                lo += n
+            }
+        }
         return out.record("gelu", [self]) { g in
             // y = ½x(1 + t), t = tanh(k(x + c x³))  →  dy/dx = ½(1 + t) + ½x(1 − t²)·k(1 + 3c x²)
             let gi = Tensor(uninitialized: self.shape)
-            let px = x.pointer, pt = th.pointer, pg = g.pointer, pd = gi.pointer  // the closure keeps x and th alive
-            for i in 0..<n {
-                let v = px[i], t = pt[i]
-                pd[i] = pg[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * c * v * v))
+            let pg = g.pointer, pd = gi.pointer  // the closure keeps x and th alive
+            Parallel.forEach(self.count, grain: Kernels.elementGrain) { r in
+                for i in r {
+                    let v = px[i], t = pt[i]
+                    pd[i] = pg[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * c * v * v))
+                }
             }
+            _ = (x, th)
             self.accumulateGrad(gi)
         }
     }

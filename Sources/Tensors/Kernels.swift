@@ -2,13 +2,31 @@
 enum BinaryOp { case add, sub, mul, div, min, max }
 
 enum Kernels {
+    /// Elements per parallel chunk of an elementwise kernel (below about twice this, a kernel runs on one thread).
+    static let elementGrain = 1 << 15
+
+    /// Runs body(lo, hi) over slices lo..<hi of the outermost dim of `shape`, in parallel when the tensor is
+    /// large. Elementwise kernels only: each element is computed the same way whatever the cut.
+    @inline(__always)
+    static func outerSlices(_ shape: [Int], _ body: @escaping (Int, Int) -> Void) {
+        guard let outer = shape.first, outer > 1 else { body(0, shape.first ?? 1); return }
+        let inner = Swift.max(1, shape.dropFirst().reduce(1, *))
+        Parallel.forEach(outer, grain: Swift.max(1, elementGrain / inner)) { r in body(r.lowerBound, r.upperBound) }
+    }
+
     /// out = a ∘ b with broadcasting; `out` is contiguous with the broadcast shape.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func binary<S: TensorScalar>(_ op: BinaryOp, _ a: Tensor<S>, _ b: Tensor<S>, _ out: Tensor<S>) {
         let sa = a.broadcastStrides(to: out.shape), sb = b.broadcastStrides(to: out.shape)
         let pa = a.storage.pointer, pb = b.storage.pointer, po = out.pointer
-        Strided.rows(shape: out.shape, strides: [sa, sb, Tensor<S>.contiguousStrides(out.shape)], base: [a.offset, b.offset, 0]) { off, n, inner in
+        let so = Tensor<S>.contiguousStrides(out.shape), shape = out.shape
+        let aOff = a.offset, bOff = b.offset
+        outerSlices(shape) { lo, hi in
+        var sub = shape
+        if !sub.isEmpty { sub[0] = hi - lo }
+        let base = sub.isEmpty ? [aOff, bOff, 0] : [aOff + lo * sa[0], bOff + lo * sb[0], lo * so[0]]
+        Strided.rows(shape: sub, strides: [sa, sb, so], base: base) { off, n, inner in
             let x = pa + off[0], y = pb + off[1], z = po + off[2]
             let ia = inner[0], ib = inner[1]
             @inline(__always) func run(_ f: (S, S) -> S) {
@@ -26,6 +44,7 @@ enum Kernels {
             case .max: run { $0 >= $1 ? $0 : $1 }
             }
         }
+        }
     }
 
     /// dst += src, `dst` contiguous, `src` any strides with the same shape.
@@ -33,9 +52,15 @@ enum Kernels {
     @_specialize(where S == Double)
     static func addInPlace<S: TensorScalar>(_ dst: Tensor<S>, _ src: Tensor<S>) {
         let pd = dst.pointer, ps = src.storage.pointer
-        Strided.rows(shape: dst.shape, strides: [Tensor<S>.contiguousStrides(dst.shape), src.strides], base: [0, src.offset]) { off, n, inner in
-            let d = pd + off[0], s = ps + off[1], ss = inner[1]
-            if ss == 1 { for i in 0..<n { d[i] += s[i] } } else { for i in 0..<n { d[i] += s[i * ss] } }
+        let sd = Tensor<S>.contiguousStrides(dst.shape), ss0 = src.strides, shape = dst.shape, srcOff = src.offset
+        outerSlices(shape) { lo, hi in
+            var sub = shape
+            if !sub.isEmpty { sub[0] = hi - lo }
+            let base = sub.isEmpty ? [0, srcOff] : [lo * sd[0], srcOff + lo * ss0[0]]
+            Strided.rows(shape: sub, strides: [sd, ss0], base: base) { off, n, inner in
+                let d = pd + off[0], s = ps + off[1], ss = inner[1]
+                if ss == 1 { for i in 0..<n { d[i] += s[i] } } else { for i in 0..<n { d[i] += s[i * ss] } }
+            }
         }
     }
 
@@ -92,5 +117,36 @@ enum Kernels {
         var s = acc.sum()
         while i < n { s += x[i] * y[i]; i += 1 }
         return s
+    }
+}
+
+extension Kernels {
+    /// Rows per piece of a column-sum: the pieces (not the threads) fix the order of the additions.
+    static let columnPiece = 256
+
+    /// Σ over rows of a contiguous (rows, cols) matrix → (cols). Partial sums of fixed 256-row pieces run on the
+    /// pool and are added in piece order, so the bits do not depend on the thread count.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func columnSums<S: TensorScalar>(_ x: UnsafeMutablePointer<S>, rows: Int, cols: Int) -> Tensor<S> {
+        let pieces = Swift.max(1, (rows + columnPiece - 1) / columnPiece)
+        let partial = Tensor<S>(uninitialized: [pieces, cols])
+        let pp = partial.pointer
+        Parallel.pieces(rows, piece: columnPiece) { c, r in
+            let acc = pp + c * cols
+            acc.update(repeating: 0, count: cols)
+            for i in r { let row = x + i * cols; for j in 0..<cols { acc[j] += row[j] } }
+        }
+        return sumPieces(partial)
+    }
+
+    /// (pieces, cols) → (cols): the partial sums added in piece order.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func sumPieces<S: TensorScalar>(_ partial: Tensor<S>) -> Tensor<S> {
+        let pieces = partial.shape[0], cols = partial.shape[1]
+        let out = Tensor<S>.zeros([cols])
+        for c in 0..<pieces { let acc = partial.pointer + c * cols; for j in 0..<cols { out.pointer[j] += acc[j] } }
+        return out
     }
 }

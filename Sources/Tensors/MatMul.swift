@@ -44,7 +44,7 @@ extension Tensor {
         return out.record("matmul", [a, b]) { g in
             // out = a @ b  →  da = g @ bᵀ, db = aᵀ @ g (summed over broadcast batch dims)
             if a.needsGrad {
-                let ga = Tensor.zeros(batch + [m, k])
+                let ga = Tensor(uninitialized: batch + [m, k])  // beta 0 overwrites every element
                 Tensor.gemmInto(ga, g, b.permuteNoGrad(Tensor.swapLast(b.rank)), beta: 0)
                 a.accumulateGrad(ga.sumTo(a.shape))
             }
@@ -56,7 +56,7 @@ extension Tensor {
                     Tensor.gemmInto(gb, af.permuteNoGrad([1, 0]), gf, beta: 0)
                     b.accumulateGrad(gb)
                 } else {
-                    let gb = Tensor.zeros(batch + [k, n])
+                    let gb = Tensor(uninitialized: batch + [k, n])
                     Tensor.gemmInto(gb, a.permuteNoGrad(Tensor.swapLast(a.rank)), g, beta: 0)
                     b.accumulateGrad(gb.sumTo(b.shape))
                 }

@@ -44,9 +44,8 @@ public final class Linear: Module {
         self.bias = bias ? param(.uniform([outFeatures], low: -k, high: k, rng: &rng)) : nil
     }
     public func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
-        // x: (..., in) @ Wᵀ: (in, out) — the transpose is a view, handed to sgemm as a flag.
-        let y = x.matmul(weight.mT)
-        return bias.map { y + $0 } ?? y
+        // x: (..., in) @ Wᵀ: (in, out) + b, one fused op
+        x.linear(weight: weight, bias: bias)
     }
     public func namedParameters() -> [(String, Parameter)] {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])

@@ -1,4 +1,6 @@
 /// LayerNorm and RMSNorm over the last axis, fused: one pass forward, one pass backward, statistics in S.
+/// Rows run in parallel on the worker pool; the weight and bias gradients are summed in fixed pieces of
+/// `Kernels.columnPiece` rows and combined in piece order, so the bits do not depend on the thread count.
 extension Tensor {
     /// y = (x − μ)/√(σ² + eps) · weight + bias, weight/bias of shape (C).
     @_specialize(where S == Float)
@@ -9,35 +11,41 @@ extension Tensor {
         let x = contiguousNoGrad(), w = weight.contiguousNoGrad(), b = bias?.contiguousNoGrad()
         let out = Tensor(uninitialized: shape)
         let xhat = Tensor(uninitialized: shape)
-        var rstd = [S](repeating: 0, count: rows)
-        for r in 0..<rows {
-            let px = x.pointer + r * c, ph = xhat.pointer + r * c, py = out.pointer + r * c
-            let mean = Kernels.rowSum(px, c) / S(c)
-            var v: S = 0
-            for i in 0..<c { let d = px[i] - mean; v += d * d }
-            let rs = 1 / (v / S(c) + eps).squareRoot()
-            rstd[r] = rs
-            for i in 0..<c { ph[i] = (px[i] - mean) * rs; py[i] = ph[i] * w.pointer[i] + (b?.pointer[i] ?? 0) }
+        let rstd = Tensor(uninitialized: [rows])
+        let pw = w.pointer, pb = b?.pointer
+        Parallel.forEach(rows, grain: 64) { range in
+            for r in range {
+                let px = x.pointer + r * c, ph = xhat.pointer + r * c, py = out.pointer + r * c
+                let mean = Kernels.rowSum(px, c) / S(c)
+                for i in 0..<c { ph[i] = px[i] - mean }
+                let rs = 1 / (Kernels.dot(ph, ph, c) / S(c) + eps).squareRoot()
+                rstd.pointer[r] = rs
+                for i in 0..<c { ph[i] *= rs }
+                if let pb { for i in 0..<c { py[i] = ph[i] * pw[i] + pb[i] } } else { for i in 0..<c { py[i] = ph[i] * pw[i] } }
+            }
         }
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
         return out.record("layerNorm", inputs) { g in
             let gx = Tensor(uninitialized: self.shape)
-            let gw = Tensor.zeros([c]), gb = Tensor.zeros([c])
-            var dxh = [S](repeating: 0, count: c)
-            for r in 0..<rows {
-                let pg = g.pointer + r * c, ph = xhat.pointer + r * c, pd = gx.pointer + r * c
-                // y = x̂·w + b  →  dx̂ = g·w ; dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))
-                var m1: S = 0, m2: S = 0
-                for i in 0..<c {
-                    dxh[i] = pg[i] * w.pointer[i]; m1 += dxh[i]; m2 += dxh[i] * ph[i]
-                    gw.pointer[i] += pg[i] * ph[i]; gb.pointer[i] += pg[i]
+            let pieces = Swift.max(1, (rows + Kernels.columnPiece - 1) / Kernels.columnPiece)
+            let partW = Tensor(uninitialized: [pieces, c]), partB = Tensor(uninitialized: [pieces, c])
+            Parallel.pieces(rows, piece: Kernels.columnPiece) { piece, range in
+                let gw = partW.pointer + piece * c, gb = partB.pointer + piece * c
+                gw.update(repeating: 0, count: c); gb.update(repeating: 0, count: c)
+                let dxh = UnsafeMutablePointer<S>.allocate(capacity: c)
+                defer { dxh.deallocate() }
+                for r in range {
+                    let pg = g.pointer + r * c, ph = xhat.pointer + r * c, pd = gx.pointer + r * c
+                    // y = x̂·w + b  →  dx̂ = g·w ; dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))
+                    for i in 0..<c { dxh[i] = pg[i] * pw[i]; gw[i] += pg[i] * ph[i]; gb[i] += pg[i] }
+                    let m1 = Kernels.rowSum(dxh, c) / S(c), m2 = Kernels.dot(dxh, ph, c) / S(c)
+                    let rs = rstd.pointer[r]
+                    for i in 0..<c { pd[i] = rs * (dxh[i] - m1 - ph[i] * m2) }
                 }
-                m1 /= S(c); m2 /= S(c)
-                for i in 0..<c { pd[i] = rstd[r] * (dxh[i] - m1 - ph[i] * m2) }
             }
             self.accumulateGrad(gx)
-            weight.accumulateGrad(gw)
-            bias?.accumulateGrad(gb)
+            if weight.needsGrad { weight.accumulateGrad(Kernels.sumPieces(partW)) }
+            if let bias, bias.needsGrad { bias.accumulateGrad(Kernels.sumPieces(partB)) }
         }
     }
 
@@ -49,27 +57,36 @@ extension Tensor {
         precondition(weight.shape == [c], "rmsNorm: weight must be (\(c))")
         let x = contiguousNoGrad(), w = weight.contiguousNoGrad()
         let out = Tensor(uninitialized: shape)
-        var rstd = [S](repeating: 0, count: rows)
-        for r in 0..<rows {
-            let px = x.pointer + r * c, py = out.pointer + r * c
-            let rs = 1 / (Kernels.dot(px, px, c) / S(c) + eps).squareRoot()
-            rstd[r] = rs
-            for i in 0..<c { py[i] = px[i] * rs * w.pointer[i] }
+        let rstd = Tensor(uninitialized: [rows])
+        let pw = w.pointer
+        Parallel.forEach(rows, grain: 64) { range in
+            for r in range {
+                let px = x.pointer + r * c, py = out.pointer + r * c
+                let rs = 1 / (Kernels.dot(px, px, c) / S(c) + eps).squareRoot()
+                rstd.pointer[r] = rs
+                for i in 0..<c { py[i] = px[i] * rs * pw[i] }
+            }
         }
         return out.record("rmsNorm", [self, weight]) { g in
             let gx = Tensor(uninitialized: self.shape)
-            let gw = Tensor.zeros([c])
-            for r in 0..<rows {
-                let px = x.pointer + r * c, pg = g.pointer + r * c, pd = gx.pointer + r * c
-                let rs = rstd[r]
-                // y = x·rs·w  →  dx = rs·(g·w − x·rs²·mean(g·w·x)) ; dw = Σ g·x·rs
-                var m: S = 0
-                for i in 0..<c { m += pg[i] * w.pointer[i] * px[i]; gw.pointer[i] += pg[i] * px[i] * rs }
-                m /= S(c)
-                for i in 0..<c { pd[i] = rs * (pg[i] * w.pointer[i] - px[i] * rs * rs * m) }
+            let pieces = Swift.max(1, (rows + Kernels.columnPiece - 1) / Kernels.columnPiece)
+            let partW = Tensor(uninitialized: [pieces, c])
+            Parallel.pieces(rows, piece: Kernels.columnPiece) { piece, range in
+                let gw = partW.pointer + piece * c
+                gw.update(repeating: 0, count: c)
+                let gwx = UnsafeMutablePointer<S>.allocate(capacity: c)
+                defer { gwx.deallocate() }
+                for r in range {
+                    let px = x.pointer + r * c, pg = g.pointer + r * c, pd = gx.pointer + r * c
+                    let rs = rstd.pointer[r]
+                    // y = x·rs·w  →  dx = rs·(g·w − x·rs²·mean(g·w·x)) ; dw = Σ g·x·rs
+                    for i in 0..<c { gwx[i] = pg[i] * pw[i]; gw[i] += pg[i] * px[i] * rs }
+                    let m = Kernels.dot(gwx, px, c) / S(c)
+                    for i in 0..<c { pd[i] = rs * (gwx[i] - px[i] * rs * rs * m) }
+                }
             }
             self.accumulateGrad(gx)
-            weight.accumulateGrad(gw)
+            if weight.needsGrad { weight.accumulateGrad(Kernels.sumPieces(partW)) }
         }
     }
 }

@@ -74,32 +74,37 @@ public final class Adam: Optimizer {
         Adam(params, learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, decoupled: true)
     }
 
-    public func step() {
+    public func step() { OpProfile.region(decoupled ? "adamw" : "adam") { update() } }
+
+    private func update() {
         stepCount += 1
         let t = Float(stepCount)
         let bc1 = 1 - Foundation.pow(beta1, t), bc2 = 1 - Foundation.pow(beta2, t)
-        let lr = learningRate, b1 = beta1, b2 = beta2, e = eps, wd = weightDecay
+        let lr = learningRate, b1 = beta1, b2 = beta2, e = eps, wd = weightDecay, decoupled = decoupled
         let stepSize = lr / bc1, invSqrtBc2 = 1 / bc2.squareRoot()
         for (name, p) in params where p.requiresGrad {
             guard let g = p.grad else { continue }
             let mt = m[name] ?? { let z = Tensor<Float>.zeros(p.shape); m[name] = z; return z }()
             let vt = v[name] ?? { let z = Tensor<Float>.zeros(p.shape); v[name] = z; return z }()
             let w = p.pointer, gp = g.pointer, mp = mt.pointer, vp = vt.pointer
-            if decoupled {
-                // w ← w·(1 − lr·wd) − lr·m̂/(√v̂ + eps)
-                let shrink = 1 - lr * wd
-                for i in 0..<p.count {
-                    let gi = gp[i]
-                    mp[i] = b1 * mp[i] + (1 - b1) * gi
-                    vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
-                    w[i] = w[i] * shrink - stepSize * mp[i] / (vp[i].squareRoot() * invSqrtBc2 + e)
-                }
-            } else {
-                for i in 0..<p.count {
-                    let gi = gp[i] + wd * w[i]
-                    mp[i] = b1 * mp[i] + (1 - b1) * gi
-                    vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
-                    w[i] -= stepSize * mp[i] / (vp[i].squareRoot() * invSqrtBc2 + e)
+            // element-independent, so the pool may cut it any way
+            Parallel.forEach(p.count, grain: 1 << 14) { r in
+                if decoupled {
+                    // w ← w·(1 − lr·wd) − lr·m̂/(√v̂ + eps)
+                    let shrink = 1 - lr * wd
+                    for i in r {
+                        let gi = gp[i]
+                        mp[i] = b1 * mp[i] + (1 - b1) * gi
+                        vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+                        w[i] = w[i] * shrink - stepSize * mp[i] / (vp[i].squareRoot() * invSqrtBc2 + e)
+                    }
+                } else {
+                    for i in r {
+                        let gi = gp[i] + wd * w[i]
+                        mp[i] = b1 * mp[i] + (1 - b1) * gi
+                        vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+                        w[i] -= stepSize * mp[i] / (vp[i].squareRoot() * invSqrtBc2 + e)
+                    }
                 }
             }
         }

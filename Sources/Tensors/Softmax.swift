@@ -79,33 +79,45 @@ extension Tensor {
         precondition(weights == nil || weights!.count == rows)
         let x = contiguousNoGrad()
         let probs = Tensor(uninitialized: shape)
+        for t in targets where t != ignoreIndex { precondition(t >= 0 && t < v, "target \(t) outside vocabulary of \(v)") }
+        // rows in parallel (each row's nll on its own), then summed in row order
+        let nll = UnsafeMutablePointer<S>.allocate(capacity: Swift.max(rows, 1))
+        defer { nll.deallocate() }
+        Parallel.forEach(rows, grain: 64) { range in
+            for r in range {
+                let t = targets[r]
+                if t == ignoreIndex { continue }
+                let px = x.pointer + r * v, pp = probs.pointer + r * v
+                Tensor.softmaxRow(px, pp, v)
+                // nll = −log p[t], computed from the logits for accuracy: lse − x[t]
+                var mx = -S.infinity
+                for i in 0..<v where px[i] > mx { mx = px[i] }
+                var s: S = 0
+                for i in 0..<v { s += S.exp(px[i] - mx) }
+                nll[r] = mx + S.log(s) - px[t]
+            }
+        }
         var total: S = 0, wsum: S = 0
-        for r in 0..<rows {
-            let t = targets[r]
-            if t == ignoreIndex { continue }
-            precondition(t >= 0 && t < v, "target \(t) outside vocabulary of \(v)")
-            let px = x.pointer + r * v, pp = probs.pointer + r * v
-            Tensor.softmaxRow(px, pp, v)
+        for r in 0..<rows where targets[r] != ignoreIndex {
             let w = weights?[r] ?? 1
-            // nll = −log p[t], computed from the logits for accuracy: lse − x[t]
-            var mx = -S.infinity
-            for i in 0..<v where px[i] > mx { mx = px[i] }
-            var s: S = 0
-            for i in 0..<v { s += S.exp(px[i] - mx) }
-            total += w * (mx + S.log(s) - px[t])
+            total += w * nll[r]
             wsum += w
         }
         let denom: S = normalize ? (wsum > 0 ? wsum : 1) : 1
         let out = Tensor(shape: [], scalars: [total / denom])
         return out.record("crossEntropy", [self]) { g in
             // d nll / d x = softmax(x) − onehot(t), scaled by w / denom · g
-            let gi = Tensor.zeros(self.shape)
+            let gi = Tensor(uninitialized: self.shape)
             let gs = g.pointer[0] / denom
-            for r in 0..<rows where targets[r] != ignoreIndex {
-                let w = (weights?[r] ?? 1) * gs
-                let pp = probs.pointer + r * v, pd = gi.pointer + r * v
-                for i in 0..<v { pd[i] = pp[i] * w }
-                pd[targets[r]] -= w
+            Parallel.forEach(rows, grain: 64) { range in
+                for r in range {
+                    let pd = gi.pointer + r * v
+                    if targets[r] == ignoreIndex { pd.update(repeating: 0, count: v); continue }
+                    let w = (weights?[r] ?? 1) * gs
+                    let pp = probs.pointer + r * v
+                    for i in 0..<v { pd[i] = pp[i] * w }
+                    pd[targets[r]] -= w
+                }
             }
             self.accumulateGrad(gi)
         }

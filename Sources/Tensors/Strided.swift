@@ -50,9 +50,15 @@ enum Strided {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func copy<S: TensorScalar>(shape: [Int], src: UnsafeMutablePointer<S>, srcOffset: Int, srcStrides: [Int], dst: UnsafeMutablePointer<S>) {
-        rows(shape: shape, strides: [srcStrides, Tensor<S>.contiguousStrides(shape)], base: [srcOffset, 0]) { off, n, inner in
-            let s = src + off[0], d = dst + off[1], ss = inner[0]
-            if ss == 1 { d.update(from: s, count: n) } else { for i in 0..<n { d[i] = s[i * ss] } }
+        let sd = Tensor<S>.contiguousStrides(shape)
+        Kernels.outerSlices(shape) { lo, hi in
+            var sub = shape
+            if !sub.isEmpty { sub[0] = hi - lo }
+            let base = sub.isEmpty ? [srcOffset, 0] : [srcOffset + lo * srcStrides[0], lo * sd[0]]
+            rows(shape: sub, strides: [srcStrides, sd], base: base) { off, n, inner in
+                let s = src + off[0], d = dst + off[1], ss = inner[0]
+                if ss == 1 { d.update(from: s, count: n) } else { for i in 0..<n { d[i] = s[i * ss] } }
+            }
         }
     }
 

@@ -7,8 +7,9 @@ import Foundation
 /// Hot loops live behind these requirements (or in kernels pre-specialised for both types), so generic tensor
 /// code never pays for generic arithmetic per element.
 public protocol TensorScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable, LosslessStringConvertible {
-    /// C = alpha·op(A)·op(B) + beta·C, row-major, through OpenBLAS (`cblas_sgemm` / `cblas_dgemm`).
-    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+    /// C = alpha·op(A)·op(B) + beta·C, row-major, through OpenBLAS (`cblas_sgemm` / `cblas_dgemm`) on the calling
+    /// thread. Kernels call `gemm`, which splits large products over the worker pool.
+    static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     /// y[i] = exp(x[i]); vectorised for Float. `x` and `y` may alias.
@@ -26,7 +27,7 @@ public protocol TensorScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
 }
 
 extension Float: TensorScalar {
-    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
@@ -44,7 +45,7 @@ extension Float: TensorScalar {
 }
 
 extension Double: TensorScalar {
-    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+    public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
@@ -63,4 +64,39 @@ extension Double: TensorScalar {
     public static func cos(_ x: Double) -> Double { Foundation.cos(x) }
     public static func sin(_ x: Double) -> Double { Foundation.sin(x) }
     public static var dtypeName: String { "F64" }
+}
+
+extension TensorScalar {
+    /// C = alpha·op(A)·op(B) + beta·C, row-major. Products above about a million multiply-adds are cut into one
+    /// block of C rows (or columns, when C is wide) per pool thread; each block is an independent BLAS call on its
+    /// own thread, so every element of C is still the same K-long sum.
+    @inline(__always)
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+                            a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                            beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        let threads = Parallel.threads
+        if threads == 1 || m * n * k < 1 << 20 || (m < 32 && n < 32) {
+            blasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                     beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let byRows = m >= n
+        let extent = byRows ? m : n
+        let parts = Swift.min(threads, Swift.max(1, extent / 16))
+        // block boundaries on multiples of 16 (whole register tiles)
+        let cut = (0...parts).map { p in p == parts ? extent : (extent * p / parts) / 16 * 16 }
+        Parallel.pool.run(chunks: parts) { p in
+            let lo = cut[p], hi = cut[p + 1]
+            if hi <= lo { return }
+            if byRows {
+                // rows lo..<hi of op(A) and C
+                blasGemm(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha,
+                         a: a + (transA ? lo : lo * lda), lda: lda, b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
+            } else {
+                // columns lo..<hi of op(B) and C
+                blasGemm(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
+                         b: b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+            }
+        }
+    }
 }

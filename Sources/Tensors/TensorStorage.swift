@@ -11,7 +11,11 @@ public final class TensorStorage<S: TensorScalar>: @unchecked Sendable {
         TensorStorageTuning.once
         self.count = count
         pointer = .allocate(capacity: max(count, 1))
+        if OpProfile.enabled { profiled = true; OpProfile.allocated(count * MemoryLayout<S>.stride) }
     }
+
+    /// Whether this buffer was counted by `OpProfile` (so its release is counted too).
+    private var profiled = false
 
     public convenience init(repeating v: S, count: Int) {
         self.init(count: count)
@@ -23,7 +27,10 @@ public final class TensorStorage<S: TensorScalar>: @unchecked Sendable {
         }
     }
 
-    deinit { pointer.deallocate() }
+    deinit {
+        if profiled { OpProfile.freed(count * MemoryLayout<S>.stride) }
+        pointer.deallocate()
+    }
 }
 
 enum TensorStorageTuning {

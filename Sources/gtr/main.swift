@@ -129,5 +129,6 @@ struct Conformance: ParsableCommand {
     func run() throws { try runShellCommand("conformance", options, common) }
 }
 
+if let problem = BLASRuntime.vectorUnitProblem { FileHandle.standardError.write(Data((problem + "\n").utf8)); exit(1) }
 BLASRuntime.ensureOptimalCore()
 GTR.main()
