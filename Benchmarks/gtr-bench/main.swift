@@ -5,7 +5,7 @@ import Tensors
 
 // `make bench`: one table of the shell's, the card environments' and the tensor core's speed on this machine.
 // Child modes (used by the parent for per-process measurements): `train-step`, `sgemm-raw`; `household` prints
-// only the household rows.
+// only the household rows; `gen-inputs FILE` writes the generation inputs for scripts/peer_generate.py.
 let args = CommandLine.arguments
 if args.count > 1 && args[1] == "sgemm-raw" {
     // No core fix here: whatever OpenBLAS detected on its own.
@@ -22,6 +22,11 @@ BLASRuntime.ensureOptimalCore()
 if args.count > 1 && args[1] == "train-step" {
     let r = TensorBench.trainStep(steps: args.count > 2 ? Int(args[2]) ?? 10 : 10)
     print(String(format: "{\"ms\": %.3f, \"peak_rss_mb\": %.1f, \"params\": %.0f, \"threads\": %d}", r["ms"]!, r["peak_rss_mb"]!, r["params"]!, BLASRuntime.threads))
+    exit(0)
+}
+
+if args.count > 2 && args[1] == "gen-inputs" {
+    try GenInputs.write(to: URL(fileURLWithPath: args[2]))
     exit(0)
 }
 
