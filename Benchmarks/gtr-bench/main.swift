@@ -5,7 +5,7 @@ import Tensors
 
 // `make bench`: one table of the shell's, the card environments' and the tensor core's speed on this machine.
 // Child modes (used by the parent for per-process measurements): `train-step`, `sgemm-raw`; `household` prints
-// only the household rows.
+// only the household rows; `gen-inputs FILE` writes the generation inputs for scripts/peer_generate.py.
 let args = CommandLine.arguments
 if args.count > 1 && args[1] == "sgemm-raw" {
     // No core fix here: whatever OpenBLAS detected on its own.
@@ -66,6 +66,11 @@ if args.count > 1 && args[1] == "pool-check" {
         }
     }
     print("{\"threads\": \(Parallel.threads), \"worker_chunks\": \(c.worker), \"chunks\": \(c.total), \"s\": \(TensorBench.now() - t0)}")
+    exit(0)
+}
+
+if args.count > 2 && args[1] == "gen-inputs" {
+    try GenInputs.write(to: URL(fileURLWithPath: args[2]))
     exit(0)
 }
 
