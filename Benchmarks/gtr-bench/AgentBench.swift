@@ -14,6 +14,32 @@ enum AgentBench {
         return (try SFT.makeModel(c, data: data), "untrained default shape")
     }
 
+    /// Greedy generation of the 8 inputs, in batches of `batch`, with `OpProfile` on: where a decoding step's
+    /// time goes.
+    static func profileGeneration(batch: Int, maxNewTokens: Int = 64) throws -> String {
+        let (m, _) = try model()
+        let inputs = try (0..<8).map { s -> AgentInput in
+            let e = Points24(); try e.reset(seed: UInt64(s)); return AgentInput.from(e)
+        }
+        let g = GenerationConfig(temperature: 0, maxNewTokens: maxNewTokens, greedy: true)
+        func run() throws -> Int {
+            var n = 0
+            for start in stride(from: 0, to: 8, by: batch) {
+                n += try m.generate(Array(inputs[start..<min(8, start + batch)]), config: g).reduce(0) { $0 + $1.tokenIDs.count }
+            }
+            return n
+        }
+        _ = try run()
+        OpProfile.enabled = true
+        OpProfile.reset()
+        let t = DispatchTime.now().uptimeNanoseconds
+        let tokens = try run()
+        let s = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+        OpProfile.enabled = false
+        return OpProfile.table(steps: 1) + String(format: "\n%d tokens in %.1f ms (%.0f tokens/s, batch %d, %d thread(s))\n", tokens, s * 1000,
+                                                  Double(tokens) / s, batch, Parallel.threads)
+    }
+
     static func rows() throws -> [(String, String, String)] {
         let (m, what) = try model()
         let inputs = try (0..<8).map { s -> AgentInput in

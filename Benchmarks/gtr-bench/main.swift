@@ -32,10 +32,10 @@ if args.count > 1 && args[1] == "profile" {
 }
 
 if args.count > 1 && args[1] == "gemm-shapes" {
-    // GFLOP/s of the train step's GEMM shapes through one raw BLAS call (m n k transA transB).
+    // GFLOP/s of the train step's and decoding's GEMM shapes through the blocked `gemm` (m n k transA transB).
     for (m, n, k, ta, tb) in [(2048, 128, 128, false, true), (2048, 384, 128, false, true), (2048, 512, 128, false, true),
                               (2048, 128, 512, false, true), (2048, 128, 128, false, false), (128, 128, 2048, true, false),
-                              (512, 128, 2048, true, false), (64, 256, 32, false, true), (64, 32, 256, false, false)] {
+                              (512, 128, 2048, true, false), (64, 256, 32, false, true), (64, 32, 256, false, false), (8, 128, 128, false, true), (8, 384, 128, false, true), (8, 128, 384, false, true), (1, 384, 128, false, true), (8, 1000, 128, false, true)] {
         let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
         var c = [Float](repeating: 0, count: m * n)
         let reps = max(3, Int(3e8 / Double(2 * m * n * k)))
@@ -43,12 +43,40 @@ if args.count > 1 && args[1] == "gemm-shapes" {
         for _ in 0..<5 {
             let t = TensorBench.now()
             for _ in 0..<reps {
-                Float.blasGemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
-                               beta: 0, c: &c, ldc: n)
+                Float.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
+                           beta: 0, c: &c, ldc: n)
             }
             best = min(best, (TensorBench.now() - t) / Double(reps))
         }
         print(String(format: "m %d n %d k %d %@%@: %.1f GFLOP/s", m, n, k, ta ? "T" : "N", tb ? "T" : "N", 2 * Double(m * n * k) / best / 1e9))
+    }
+    exit(0)
+}
+
+if args.count > 1 && args[1] == "profile-generate" {
+    // Op profile of greedy generation over AgentBench's 8 inputs at batch 1 (one after another) or batch 8.
+    let batch = args.count > 2 ? Int(args[2]) ?? 8 : 8
+    print(try AgentBench.profileGeneration(batch: batch, maxNewTokens: args.count > 3 ? Int(args[3]) ?? 64 : 64))
+    exit(0)
+}
+
+if args.count > 1 && args[1] == "linear-shapes" {
+    // µs per `Tensor.linear` call at decoding shapes (no graph), against the bare GEMM inside it.
+    var rng = TensorRNG(seed: 3)
+    for (rows, fin, fout) in [(8, 128, 128), (8, 128, 384), (8, 384, 128), (1, 128, 384)] {
+        let x = Tensor<Float>.randn([rows, 1, fin], rng: &rng), w = Tensor<Float>.randn([fout, fin], rng: &rng)
+        let reps = 20000
+        let op = Autograd.noGrad { () -> Double in
+            let t = TensorBench.now(); for _ in 0..<reps { _ = x.linear(weight: w, bias: nil) }; return (TensorBench.now() - t) / Double(reps) * 1e6
+        }
+        let out = Tensor<Float>.zeros([rows, fout])
+        let t = TensorBench.now()
+        for _ in 0..<reps {
+            Float.gemm(transA: false, transB: true, m: rows, n: fout, k: fin, alpha: 1, a: x.pointer, lda: fin, b: w.pointer, ldb: fin,
+                       beta: 0, c: out.pointer, ldc: fout)
+        }
+        let bare = (TensorBench.now() - t) / Double(reps) * 1e6
+        print(String(format: "linear (%d, %d) -> %d: %.2f µs per op, %.2f µs bare gemm", rows, fin, fout, op, bare))
     }
     exit(0)
 }

@@ -200,34 +200,45 @@ public final class TinyVLM: Module, Policy {
     private func generateRows(prompts: [[Int]], patches pts: [[Float]], config g: GenerationConfig, budget: Int) -> [PolicyOutput] {
         let b = prompts.count, v = config.transformer.vocabSize, d = config.transformer.dModel
         let temp = g.greedy && g.temperature <= 0 ? 1 : g.temperature
-        let cache = KVCache(layers: config.transformer.layers)
         let (x, pads) = embed(patches: pts, texts: prompts, leftPad: true)
-        var h = decoder.hidden(x, cache: cache, keyStart: pads)  // (B, T0, C)
+        let cache = KVCache(layers: config.transformer.layers, reserve: x.shape[1] + budget)
+        var h = OpProfile.region("generate: prefill (incl. its ops)") { decoder.hidden(x, cache: cache, keyStart: pads) }  // (B, T0, C)
         let t0 = x.shape[1]
         var last = h.slice(axis: 1, t0 - 1, t0).reshape([b, d])
         let values = valueHead(last).scalars
-        var rngs = (0..<b).map { SeededRNG(seed: g.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
-        var ids = Array(repeating: [Int32](), count: b)
-        var lps = ids.map { _ in [Float]() }, blps = lps, ents = lps
-        var done = Array(repeating: false, count: b)
-        var z = [Float](repeating: 0, count: v)
+        // One state per row: rows are sampled in parallel on the tensor pool (each with its own generator, so the
+        // draws are the same at any thread count).
+        final class Row: @unchecked Sendable {
+            var rng: SeededRNG
+            var ids: [Int32] = [], lps: [Float] = [], blps: [Float] = [], ents: [Float] = []
+            var done = false, next = Int(BPETokenizer.pad)
+            init(rng: SeededRNG) { self.rng = rng }
+        }
+        let rows = (0..<b).map { Row(rng: SeededRNG(seed: g.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15)) }
         for _ in 0..<budget {
-            let logits = decoder.logits(last).contiguous()  // (B, V)
-            var next = [Int](repeating: Int(BPETokenizer.pad), count: b)
-            for r in 0..<b where !done[r] {
-                let row = logits.pointer + r * v
-                for i in 0..<v { z[i] = row[i] / temp }
-                let tok = Sampler.draw(z, generated: ids[r], config: g, rng: &rngs[r])
-                // scored distribution: the tempered logits, without penalty or top-p
-                let (lp, en) = z.withUnsafeBufferPointer { TinyVLM.logProbAndEntropy($0.baseAddress!, v, target: tok.id) }
-                ids[r].append(Int32(tok.id)); lps[r].append(lp); blps[r].append(tok.behaviourLogProb); ents[r].append(en)
-                next[r] = tok.id
-                if tok.id == Int(BPETokenizer.eos) { done[r] = true }
+            let logits = OpProfile.region("generate: logits (incl. its ops)") { decoder.logits(last).contiguous() }  // (B, V)
+            OpProfile.region("generate: sampling") {
+                Parallel.pool.run(chunks: b) { r in
+                    let row = rows[r]
+                    row.next = Int(BPETokenizer.pad)
+                    if row.done { return }
+                    let lr = logits.pointer + r * v
+                    var z = [Float](repeating: 0, count: v)
+                    for i in 0..<v { z[i] = lr[i] / temp }
+                    let tok = Sampler.draw(z, generated: row.ids, config: g, rng: &row.rng)
+                    // scored distribution: the tempered logits, without penalty or top-p
+                    let (lp, en) = z.withUnsafeBufferPointer { TinyVLM.logProbAndEntropy($0.baseAddress!, v, target: tok.id) }
+                    row.ids.append(Int32(tok.id)); row.lps.append(lp); row.blps.append(tok.behaviourLogProb); row.ents.append(en)
+                    row.next = tok.id
+                    if tok.id == Int(BPETokenizer.eos) { row.done = true }
+                }
             }
-            if done.allSatisfy({ $0 }) { break }
-            h = decoder.hidden(decoder.embed(next, shape: [b, 1]), cache: cache, keyStart: pads)
+            if rows.allSatisfy({ $0.done }) { break }
+            let next = rows.map(\.next)
+            h = OpProfile.region("generate: decoding step (incl. its ops)") { decoder.hidden(decoder.embed(next, shape: [b, 1]), cache: cache, keyStart: pads) }
             last = h.reshape([b, d])
         }
+        let ids = rows.map(\.ids), lps = rows.map(\.lps), blps = rows.map(\.blps), ents = rows.map(\.ents)
         return (0..<b).map { r in
             let finished = ids[r].last == BPETokenizer.eos
             let body = finished ? Array(ids[r].dropLast()) : ids[r]

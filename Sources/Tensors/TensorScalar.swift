@@ -12,6 +12,9 @@ public protocol TensorScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
     static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// y = alpha·op(A)·x + beta·y for row-major A (m × n), unit strides (`cblas_sgemv` / `cblas_dgemv`).
+    static func blasGemv(trans: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                         x: UnsafePointer<Self>, beta: Self, y: UnsafeMutablePointer<Self>)
     /// y[i] = exp(x[i]); vectorised for Float. `x` and `y` may alias.
     static func expArray(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int)
     /// y[i] = tanh(x[i]); vectorised for Float. `x` and `y` may alias.
@@ -33,6 +36,10 @@ extension Float: TensorScalar {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+    public static func blasGemv(trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                                x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+    }
     public static func expArray(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) { SIMDMath.exp(x, y, n) }
     public static func tanhArray(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) { SIMDMath.tanh(x, y, n) }
     public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
@@ -51,6 +58,10 @@ extension Double: TensorScalar {
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+    public static func blasGemv(trans: Bool, m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                                x: UnsafePointer<Double>, beta: Double, y: UnsafeMutablePointer<Double>) {
+        cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+    }
     public static func expArray(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
         for i in 0..<n { y[i] = Foundation.exp(x[i]) }
     }
@@ -67,27 +78,30 @@ extension Double: TensorScalar {
 }
 
 extension TensorScalar {
-    /// C = alpha·op(A)·op(B) + beta·C, row-major. Products above about a million multiply-adds are cut into one
-    /// block of C rows (or columns, when C is wide) per pool thread; each block is an independent BLAS call on its
-    /// own thread, so every element of C is still the same K-long sum.
+    /// C = alpha·op(A)·op(B) + beta·C, row-major, cut into blocks of C that the worker pool shares out.
+    ///
+    /// The cut depends only on the shapes, never on the thread count, so C has the same bits at any thread count
+    /// (OpenBLAS may choose a different kernel for a different block shape, so this matters): blocks of 64 rows or
+    /// columns of C along its longer side (128 when that side exceeds 256, 256 beyond 1024), and for a product of a few rows (a
+    /// decoding step) blocks of 128 columns, which OpenBLAS runs on its unpacked small-matrix kernels (a measured
+    /// 3x over one (8, 384, 128) call). Each block is one BLAS call computing every element as the same K-long sum.
     @inline(__always)
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                             a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                             beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
-        let threads = Parallel.threads
-        if threads == 1 || m * n * k < 1 << 20 || (m < 32 && n < 32) {
+        let few = m <= 32
+        let byRows = !few && m >= n
+        let extent = byRows ? m : n
+        let block = few ? 128 : (extent <= 256 ? 64 : extent <= 1024 ? 128 : 256)
+        let blocks = (extent + block - 1) / block
+        let work = m * n * k
+        if blocks <= 1 || (!few && work < 1 << 20) {
             blasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                      beta: beta, c: c, ldc: ldc)
             return
         }
-        let byRows = m >= n
-        let extent = byRows ? m : n
-        let parts = Swift.min(threads, Swift.max(1, extent / 16))
-        // block boundaries on multiples of 16 (whole register tiles)
-        let cut = (0...parts).map { p in p == parts ? extent : (extent * p / parts) / 16 * 16 }
-        Parallel.pool.run(chunks: parts) { p in
-            let lo = cut[p], hi = cut[p + 1]
-            if hi <= lo { return }
+        let one: (Int) -> Void = { p in
+            let lo = p * block, hi = Swift.min(extent, lo + block)
             if byRows {
                 // rows lo..<hi of op(A) and C
                 blasGemm(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha,
@@ -98,5 +112,6 @@ extension TensorScalar {
                          b: b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
             }
         }
+        if work < 1 << 20 { for p in 0..<blocks { one(p) } } else { Parallel.pool.run(chunks: blocks, one) }
     }
 }

@@ -30,12 +30,56 @@ public struct TransformerConfig: Codable, Sendable, Equatable {
     public var headDim: Int { dModel / heads }
 }
 
-/// Per-layer key/value cache for incremental decoding: (B, Hkv, S, D) each, grown by concatenation.
+/// Per-layer key/value cache for incremental decoding. Each layer's keys and values live in one preallocated
+/// (B, Hkv, capacity, D) buffer; a decoding step writes its new position in place and attention reads a
+/// (B, Hkv, length, D) view, so a step costs nothing proportional to what is already cached (the buffer doubles
+/// when full). Inference only: cached tensors carry no graph.
 public final class KVCache {
-    public var keys: [Tensor<Float>?]
-    public var values: [Tensor<Float>?]
-    public init(layers: Int) { keys = Array(repeating: nil, count: layers); values = Array(repeating: nil, count: layers) }
-    public var length: Int { keys.first??.shape[2] ?? 0 }
+    private var keyStore: [Tensor<Float>?], valueStore: [Tensor<Float>?]
+    private var lengths: [Int]
+    /// Positions to reserve at the first append (prompt + answer budget); 0 lets the first append decide.
+    public var reserve: Int
+
+    public init(layers: Int, reserve: Int = 0) {
+        keyStore = Array(repeating: nil, count: layers); valueStore = keyStore
+        lengths = Array(repeating: 0, count: layers)
+        self.reserve = reserve
+    }
+
+    public var length: Int { lengths.first ?? 0 }
+    public func length(layer: Int) -> Int { lengths[layer] }
+
+    /// Appends k: (B, Hkv, T, D) and v: (B, Hkv, T, Dv) at the end of layer `layer` and returns the views of all
+    /// cached positions.
+    func append(layer: Int, keys k: Tensor<Float>, values v: Tensor<Float>) -> (Tensor<Float>, Tensor<Float>) {
+        let old = lengths[layer], t = k.shape[2], need = old + t
+        func grow(_ store: Tensor<Float>?, like x: Tensor<Float>) -> Tensor<Float> {
+            let bh = x.shape[0] * x.shape[1], d = x.shape[3]
+            if let store, store.shape[2] >= need, store.shape[0] == x.shape[0], store.shape[1] == x.shape[1], store.shape[3] == d { return store }
+            let oldCap = store?.shape[2] ?? 0
+            let cap = Swift.max(need, reserve, oldCap * 2)
+            let fresh = Tensor<Float>(uninitialized: [x.shape[0], x.shape[1], cap, d])
+            if let store, old > 0 {
+                for i in 0..<bh { (fresh.pointer + i * cap * d).update(from: store.pointer + i * oldCap * d, count: old * d) }
+            }
+            return fresh
+        }
+        let ks = grow(keyStore[layer], like: k), vs = grow(valueStore[layer], like: v)
+        keyStore[layer] = ks; valueStore[layer] = vs
+        for (store, x) in [(ks, k), (vs, v)] {
+            // rows (b, h, old + i) ← x[b, h, i]
+            let cap = store.shape[2], d = x.shape[3], hs = x.shape[1]
+            let src = x.storage.pointer + x.offset, st = x.strides
+            for b in 0..<x.shape[0] { for h in 0..<hs { for i in 0..<t {
+                let dst = store.pointer + ((b * hs + h) * cap + old + i) * d
+                let row = src + b * st[0] + h * st[1] + i * st[2]
+                if st[3] == 1 { dst.update(from: row, count: d) } else { for j in 0..<d { dst[j] = row[j * st[3]] } }
+            } } }
+        }
+        lengths[layer] = need
+        return (ks.view([k.shape[0], k.shape[1], need, k.shape[3]], ks.strides, 0),
+                vs.view([v.shape[0], v.shape[1], need, v.shape[3]], vs.strides, 0))
+    }
 }
 
 public final class SelfAttention: Module {
@@ -57,17 +101,12 @@ public final class SelfAttention: Module {
         var qh = q(x).reshape([b, t, cfg.heads, hd]).transpose(1, 2)
         var kh = k(x).reshape([b, t, cfg.kvHeads, hd]).transpose(1, 2)
         var vh = v(x).reshape([b, t, cfg.kvHeads, hd]).transpose(1, 2)
-        let past = cache?.keys[layer]?.shape[2] ?? 0
+        let past = cache?.length(layer: layer) ?? 0
         if cfg.positions == .rope {
             qh = qh.rope(base: cfg.ropeBase, positionOffset: past, pairing: cfg.ropePairing)
             kh = kh.rope(base: cfg.ropeBase, positionOffset: past, pairing: cfg.ropePairing)
         }
-        if let cache {
-            if let pk = cache.keys[layer], let pv = cache.values[layer] {
-                kh = Tensor.concat([pk, kh], axis: 2); vh = Tensor.concat([pv, vh], axis: 2)
-            }
-            cache.keys[layer] = kh.detached(); cache.values[layer] = vh.detached()
-        }
+        if let cache { (kh, vh) = cache.append(layer: layer, keys: kh, values: vh) }
         let y = Tensor.attention(q: qh, k: kh, v: vh, causal: true, keyStart: keyStart)
         return o(y.transpose(1, 2).reshape([b, t, cfg.heads * hd]))
     }
