@@ -14,6 +14,51 @@ enum AgentBench {
         return (try SFT.makeModel(c, data: data), "untrained default shape")
     }
 
+    static func inputs() throws -> [AgentInput] {
+        try (0..<8).map { s -> AgentInput in let e = Points24(); try e.reset(seed: UInt64(s)); return AgentInput.from(e) }
+    }
+
+    /// Greedy generation of the 8 inputs (at most 64 tokens, stopping at eos, as scripts/peer_generate.py does):
+    /// tokens/s at batch 1 (one input after another) and batch 8, end to end (prompt included), and for the
+    /// decoding steps alone (the same runs minus a run that stops after the first token, i.e. the prompt's cost).
+    /// Medians of 5.
+    static func greedyRates() throws -> [String: Double] {
+        let (m, _) = try model()
+        let xs = try inputs()
+        let full = GenerationConfig(temperature: 0, maxNewTokens: 64, greedy: true)
+        let first = GenerationConfig(temperature: 0, maxNewTokens: 1, greedy: true)
+        func run(_ batch: Int, _ g: GenerationConfig) throws -> (tokens: Int, s: Double) {
+            var times: [Double] = [], tokens = 0
+            for _ in 0..<5 {
+                tokens = 0
+                let t = DispatchTime.now().uptimeNanoseconds
+                for start in stride(from: 0, to: 8, by: batch) {
+                    tokens += try m.generate(Array(xs[start..<min(8, start + batch)]), config: g).reduce(0) { $0 + $1.tokenIDs.count }
+                }
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9)
+            }
+            return (tokens, times.sorted()[2])
+        }
+        _ = try run(8, full)
+        var out: [String: Double] = ["threads": Double(Parallel.threads)]
+        for b in [1, 8] {
+            let f = try run(b, full), p = try run(b, first)
+            out["b\(b)_tok_s"] = Double(f.tokens) / f.s
+            out["b\(b)_decode_tok_s"] = Double(f.tokens - p.tokens) / max(1e-9, f.s - p.s)
+            out["tokens"] = Double(f.tokens)
+        }
+        return out
+    }
+
+    /// SFT samples/s on 256 Points24 expert steps, batch 16, one epoch (after a warm-up epoch).
+    static func sftRate() throws -> Double {
+        let (m, _) = try model()
+        var c = SFTConfig(); c.epochs = 1; c.batch = 16
+        let train = try ExpertData.collect(env: "points24", steps: 256, seed: 7, options: ["solvable_only": "true"])
+        _ = try SFT.train(m, train: Array(train.prefix(64)), heldOut: [], config: c)
+        return try SFT.train(m, train: train, heldOut: [], config: c).samplesPerSecond
+    }
+
     /// Greedy generation of the 8 inputs, in batches of `batch`, with `OpProfile` on: where a decoding step's
     /// time goes.
     static func profileGeneration(batch: Int, maxNewTokens: Int = 64) throws -> String {

@@ -53,6 +53,17 @@ if args.count > 1 && args[1] == "gemm-shapes" {
     exit(0)
 }
 
+if args.count > 1 && args[1] == "gen-rate" {
+    let r = try AgentBench.greedyRates()
+    print(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys]), as: UTF8.self))
+    exit(0)
+}
+
+if args.count > 1 && args[1] == "sft-rate" {
+    print("{\"samples_per_s\": \(try AgentBench.sftRate()), \"threads\": \(Parallel.threads)}")
+    exit(0)
+}
+
 if args.count > 1 && args[1] == "profile-generate" {
     // Op profile of greedy generation over AgentBench's 8 inputs at batch 1 (one after another) or batch 8.
     let batch = args.count > 2 ? Int(args[2]) ?? 8 : 8

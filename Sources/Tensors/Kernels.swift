@@ -106,6 +106,26 @@ enum Kernels {
         return s
     }
 
+    /// Largest element of a contiguous row in eight lanes; NaNs are skipped and an all-NaN or empty row gives −∞,
+    /// exactly as the scalar `where x > max` loop it replaces.
+    @inline(__always)
+    static func rowMax<S: TensorScalar>(_ x: UnsafePointer<S>, _ n: Int) -> S {
+        // eight independent lanes written as scalars: `v > m ? v : m` is one maxps per lane group
+        var m0 = -S.infinity, m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0, m7 = m0
+        var i = 0
+        while i + 8 <= n {
+            let p = x + i
+            m0 = p[0] > m0 ? p[0] : m0; m1 = p[1] > m1 ? p[1] : m1; m2 = p[2] > m2 ? p[2] : m2; m3 = p[3] > m3 ? p[3] : m3
+            m4 = p[4] > m4 ? p[4] : m4; m5 = p[5] > m5 ? p[5] : m5; m6 = p[6] > m6 ? p[6] : m6; m7 = p[7] > m7 ? p[7] : m7
+            i += 8
+        }
+        m0 = m1 > m0 ? m1 : m0; m2 = m3 > m2 ? m3 : m2; m4 = m5 > m4 ? m5 : m4; m6 = m7 > m6 ? m7 : m6
+        m0 = m2 > m0 ? m2 : m0; m4 = m6 > m4 ? m6 : m4
+        var m = m4 > m0 ? m4 : m0
+        while i < n { if x[i] > m { m = x[i] }; i += 1 }
+        return m
+    }
+
     @inline(__always)
     static func dot<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafePointer<S>, _ n: Int) -> S {
         var acc = SIMD8<S>(repeating: 0)

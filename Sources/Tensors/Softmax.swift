@@ -31,7 +31,7 @@ extension Tensor {
     @inline(__always)
     static func softmaxRow(_ px: UnsafeMutablePointer<S>, _ py: UnsafeMutablePointer<S>, _ n: Int) {
         var mx = -S.infinity
-        for i in 0..<n where px[i] > mx { mx = px[i] }
+        mx = Kernels.rowMax(px, n)
         if mx == -S.infinity { for i in 0..<n { py[i] = 0 }; return }  // fully masked row
         for i in 0..<n { py[i] = px[i] - mx }
         S.expArray(py, py, n)
@@ -46,7 +46,7 @@ extension Tensor {
         let out = Tensor(uninitialized: shape)
         Tensor.rowsLast(x, out) { px, py, n in
             var mx = -S.infinity
-            for i in 0..<n where px[i] > mx { mx = px[i] }
+            mx = Kernels.rowMax(px, n)
             for i in 0..<n { py[i] = px[i] - mx }
             S.expArray(py, py, n)
             let lse = mx + S.log(Kernels.rowSum(py, n))
@@ -91,7 +91,7 @@ extension Tensor {
                 Tensor.softmaxRow(px, pp, v)
                 // nll = −log p[t], computed from the logits for accuracy: lse − x[t]
                 var mx = -S.infinity
-                for i in 0..<v where px[i] > mx { mx = px[i] }
+                mx = Kernels.rowMax(px, v)
                 var s: S = 0
                 for i in 0..<v { s += S.exp(px[i] - mx) }
                 nll[r] = mx + S.log(s) - px[t]

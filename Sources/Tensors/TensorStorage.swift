@@ -8,7 +8,7 @@ public final class TensorStorage<S: TensorScalar>: @unchecked Sendable {
     public let count: Int
 
     public init(count: Int) {
-        TensorStorageTuning.once
+        _ = TensorStorageTuning.once
         self.count = count
         pointer = .allocate(capacity: max(count, 1))
         if OpProfile.enabled { profiled = true; OpProfile.allocated(count * MemoryLayout<S>.stride) }
@@ -36,9 +36,7 @@ public final class TensorStorage<S: TensorScalar>: @unchecked Sendable {
 enum TensorStorageTuning {
     /// glibc hands blocks over 128 KiB to mmap and returns them on free, so every training step would pay page
     /// faults on fresh activations. Keeping large blocks in the heap makes reuse free.
-    static let once: Void = {
-        gtr_keep_large_blocks_in_heap()
-    }()
+    static let once: Bool = gtr_keep_large_blocks_in_heap() == 1
 }
 
 /// Deterministic random numbers for initialisation and dropout (SplitMix64; Box–Muller for normals).
