@@ -4,7 +4,7 @@ APT_PACKAGES := libedit-dev libopenblas-dev libsqlite3-dev libcurl4-openssl-dev 
 SWIFT_RELEASE := swift build -c release
 # Tests run in release (numeric code is 10-100x slower in debug) with @testable imports enabled.
 SWIFT_TEST := swift test -c release -Xswiftc -enable-testing
-export OPENBLAS_NUM_THREADS ?= 1
+# Tensor threads: gtr's own pool, GTR_THREADS (default: every core); OpenBLAS runs single-threaded inside it.
 # gtr chooses the OpenBLAS core itself (it re-executes with the best one when OpenBLAS falls back to a generic
 # core); a core type inherited from the environment would override that choice, so it is not passed on.
 unexport OPENBLAS_CORETYPE

@@ -232,30 +232,57 @@ if let r = child([CommandLine.arguments[0], "sgemm-raw"], env: plainEnv), let g 
 for (name, simd, scalar) in TensorBench.kernels() {
     tensorRows.append(("SIMD kernel vs scalar loop: \(name)", String(format: "%.2f", simd), String(format: "%.2f", scalar), String(format: "%.1f", simd / scalar)))
 }
-// Training step: our figures measured now; PyTorch's from the last `make bench-peers` (same machine), if any.
+// Issue 14: the training step, SFT and greedy generation at 1 and 2 threads, each in its own process (GTR_THREADS),
+// against PyTorch on the identical model and inputs from the last `make bench-peers` on this machine, if any.
 let peerFile = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("bench-peers.json")
 let peers = (try? JSONSerialization.jsonObject(with: Data(contentsOf: peerFile))) as? [String: [String: Any]] ?? [:]
-for threads in [1, 2] {
+let torchVersion = (peers["1"]?["torch"] as? String).map { "torch \($0)" } ?? "run make bench-peers"
+func threadEnv(_ n: Int) -> [String: String] {
     var env = ProcessInfo.processInfo.environment
-    env["OPENBLAS_NUM_THREADS"] = String(threads)
-    guard let r = child([CommandLine.arguments[0], "train-step", "10"], env: env), let ms = r["ms"] as? Double,
-          let rss = r["peak_rss_mb"] as? Double else { continue }
-    let peer = peers[String(threads)]
-    let pms = peer?["ms"] as? Double, prss = peer?["peak_rss_mb"] as? Double
-    tensorRows.append(("train step ms (d128 L4 H4 T256 B8 V128, fwd+bwd+AdamW), \(threads) thread(s)", String(format: "%.1f", ms),
-                       pms.map { String(format: "%.1f (torch %@)", $0, (peer?["torch"] as? String) ?? "?") } ?? "run make bench-peers",
-                       pms.map { String(format: "%.2f× faster", $0 / ms) } ?? "–"))
-    tensorRows.append(("peak RSS MB of that step's process, \(threads) thread(s)", String(format: "%.0f", rss),
-                       prss.map { String(format: "%.0f", $0) } ?? "–", prss.map { String(format: "%.2f of peer", rss / $0) } ?? "–"))
+    env["GTR_THREADS"] = String(n); env["OPENBLAS_NUM_THREADS"] = String(n)
+    return env
+}
+func f1(_ x: Double?) -> String { x.map { String(format: "%.1f", $0) } ?? "–" }
+func f0(_ x: Double?) -> String { x.map { String(format: "%.0f", $0) } ?? "–" }
+func ratio(_ a: Double?, _ b: Double?, _ what: String) -> String {
+    guard let a, let b, b > 0 else { return "–" }
+    return String(format: "%.2f%@", a / b, what)
+}
+var step: [Int: [String: Any]] = [:], sft: [Int: Double] = [:], gen: [Int: [String: Any]] = [:]
+for threads in [1, 2] {
+    step[threads] = child([CommandLine.arguments[0], "train-step", "10"], env: threadEnv(threads))
+    sft[threads] = child([CommandLine.arguments[0], "sft-rate"], env: threadEnv(threads))?["samples_per_s"] as? Double
+    gen[threads] = child([CommandLine.arguments[0], "gen-rate"], env: threadEnv(threads))
+}
+for threads in [1, 2] {
+    let ms = step[threads]?["ms"] as? Double, pms = peers[String(threads)]?["ms"] as? Double
+    tensorRows.append(("train step ms (d128 L4 H4 T256 B8 V128, fwd+bwd+AdamW), \(threads) thread(s), gtr vs \(torchVersion)",
+                       f1(ms), f1(pms), ratio(pms, ms, "× PyTorch's speed")))
+}
+let speedup = ratio(step[1]?["ms"] as? Double, step[2]?["ms"] as? Double, "× for gtr")
+tensorRows.append(("train step: 2 threads vs 1 (speed-up)", speedup, ratio(peers["1"]?["ms"] as? Double, peers["2"]?["ms"] as? Double, "× for PyTorch"), "target ≥ 1.7×"))
+for threads in [1, 2] {
+    let rss = step[threads]?["peak_rss_mb"] as? Double, prss = peers[String(threads)]?["peak_rss_mb"] as? Double
+    tensorRows.append(("peak RSS MB of the train-step process, \(threads) thread(s)", f0(rss), f0(prss), ratio(rss, prss, " of PyTorch's")))
+}
+tensorRows.append(("SFT samples/s (default agent, Points24 expert steps, batch 16), 1 / 2 threads", f1(sft[1]), f1(sft[2]),
+                   ratio(sft[2], sft[1], "× with 2 threads")))
+for threads in [1, 2] {
+    let g = gen[threads], p = peers["gen\(threads)"]
+    let b1 = g?["b1_tok_s"] as? Double, b8 = g?["b8_tok_s"] as? Double
+    let pb1 = p?["b1_tok_s"] as? Double, pb8 = p?["b8_tok_s"] as? Double
+    tensorRows.append(("greedy generation tokens/s, batch 1 (default agent, 8 Points24 prompts), \(threads) thread(s)", f0(b1), f0(pb1), ratio(b1, pb1, "× PyTorch's")))
+    tensorRows.append(("greedy generation tokens/s, batch 8, \(threads) thread(s)", f0(b8), f0(pb8), ratio(b8, pb8, "× PyTorch's")))
+    tensorRows.append(("batch 8 vs batch 1 (end to end, prompt included), \(threads) thread(s)", ratio(b8, b1, "×"), ratio(pb8, pb1, "×"), "gtr | PyTorch"))
+    let d1 = g?["b1_decode_tok_s"] as? Double, d8 = g?["b8_decode_tok_s"] as? Double
+    tensorRows.append(("decoding steps only: tokens/s batch 1 → batch 8, \(threads) thread(s)", "\(f0(d1)) → \(f0(d8))", "–", ratio(d8, d1, "× for batch 8")))
 }
 
-// 7. PPO-GTR updates at the default size (issue 13), 1 and 2 OpenBLAS threads, each in its own process.
+// 7. PPO-GTR updates at the default size (issue 13), 1 and 2 threads, each in its own process.
 var trainRows: [(String, String, String)] = []
 for threads in [1, 2] {
-    var env = ProcessInfo.processInfo.environment
-    env["OPENBLAS_NUM_THREADS"] = String(threads)
-    guard let r = child([CommandLine.arguments[0], "train-update", "1"], env: env), let g = r["generate"] as? Double,
+    guard let r = child([CommandLine.arguments[0], "train-update", "1"], env: threadEnv(threads)), let g = r["generate"] as? Double,
           let c = r["correct"] as? Double, let u = r["update"] as? Double, let sps = r["env_steps_per_s"] as? Double,
           let rss = r["peak_rss_mb"] as? Double else { trainRows.append(("PPO-GTR update, \(threads) thread(s)", "failed", "")); continue }
     trainRows.append(("PPO-GTR update s (8 Points24 envs × 16 steps, default agent, oracle), \(threads) thread(s)",

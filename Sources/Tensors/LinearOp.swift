@@ -24,10 +24,16 @@ extension Tensor {
         return out.record("linear", inputs) { g in
             // y = x·Wᵀ + b  →  dx = g·W ; dW = gᵀ·x ; db = Σ_rows g
             if self.needsGrad {
-                let gx = Tensor(uninitialized: self.shape)
-                S.gemm(transA: false, transB: false, m: n, n: fin, k: fout, alpha: 1, a: g.pointer, lda: fout, b: w.pointer, ldb: fin,
-                       beta: 0, c: gx.pointer, ldc: fin)
-                self.accumulateGrad(gx)
+                if let into = self.grad, !self.gradShared {
+                    // x already has a gradient of its own (q, k and v read the same x): accumulate in the GEMM
+                    S.gemm(transA: false, transB: false, m: n, n: fin, k: fout, alpha: 1, a: g.pointer, lda: fout, b: w.pointer, ldb: fin,
+                           beta: 1, c: into.pointer, ldc: fin)
+                } else {
+                    let gx = Tensor(uninitialized: self.shape)
+                    S.gemm(transA: false, transB: false, m: n, n: fin, k: fout, alpha: 1, a: g.pointer, lda: fout, b: w.pointer, ldb: fin,
+                           beta: 0, c: gx.pointer, ldc: fin)
+                    self.accumulateGrad(gx)
+                }
             }
             if weight.needsGrad {
                 let gw = Tensor(uninitialized: [fout, fin])
