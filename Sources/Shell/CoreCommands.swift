@@ -129,7 +129,7 @@ extension Shell {
         var lines = ["gtr \(Shell.version)"]
         lines.append("commit:    \(BuildInfo.gitCommit ?? "unknown")")
         lines.append("database:  \(database)" + (session.map { " (session \($0)\(healthy ? "" : ", not writable"))" } ?? ""))
-        lines.append("blas:      OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) thread(s) (\(BLASRuntime.coreNote))")
+        lines.append("blas:      OpenBLAS core \(BLASRuntime.coreName) (\(BLASRuntime.coreNote)); \(BLASRuntime.threads) tensor thread(s) (GTR_THREADS)\(BLASRuntime.compiledForAVX2 ? ", AVX2 build" : "")")
         return lines
     }
 }

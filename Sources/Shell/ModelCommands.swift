@@ -23,7 +23,7 @@ extension Shell {
                 let g = sh.agent.generation
                 sh.out("sampling:  temperature=\(g.temperature) top_p=\(g.topP) penalty=\(g.repetitionPenalty) max_tokens=\(g.maxNewTokens) greedy=\(g.greedy) seed=\(g.seed) lambda=\(sh.agent.lambda)")
                 for k in m.training.keys.sorted() { sh.out("trained:   \(k) = \(m.training[k]!)") }
-                sh.out("blas:      OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) thread(s)")
+                sh.out("blas:      OpenBLAS core \(BLASRuntime.coreName); \(BLASRuntime.threads) tensor thread(s) (GTR_THREADS)")
             case "save":
                 guard a.positional.count == 2 else { throw CommandError("usage: model save DIR") }
                 let m = try sh.requireModel()

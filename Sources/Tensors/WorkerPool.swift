@@ -110,14 +110,15 @@ public final class WorkerPool: @unchecked Sendable {
 
 /// The process's pool and the split rules of the kernels that use it.
 public enum Parallel {
-    /// Thread count: `GTR_THREADS`, else `OPENBLAS_NUM_THREADS` (what gtr's Makefile and older scripts set), else
-    /// the number of online cores.
+    /// Thread count: `GTR_THREADS`, else `OPENBLAS_NUM_THREADS` (what older scripts set), else the number of online
+    /// cores; never more than the cores (a spinning worker without a core of its own only slows the others).
     public static let configuredThreads: Int = {
         let env = ProcessInfo.processInfo.environment
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         for key in ["GTR_THREADS", "OPENBLAS_NUM_THREADS"] {
-            if let v = env[key], let n = Int(v.trimmingCharacters(in: .whitespaces)), n >= 1 { return min(n, 64) }
+            if let v = env[key], let n = Int(v.trimmingCharacters(in: .whitespaces)), n >= 1 { return min(n, cores) }
         }
-        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+        return cores
     }()
 
     nonisolated(unsafe) private static var _pool: WorkerPool?

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Tensors
 
@@ -12,5 +13,14 @@ import Testing
     @Test func reportsTheLoadedCore() {
         #expect(!BLASRuntime.coreName.isEmpty && BLASRuntime.coreName != "unknown")
         #expect(BLASRuntime.threads >= 1)
+    }
+
+    /// Package.swift compiles the tensor core for AVX2 only where the build machine has it; the start-up check
+    /// agrees with /proc/cpuinfo, and the pool never asks for more threads than cores.
+    @Test func vectorUnitAndThreadsAgreeWithTheMachine() {
+        let flags = BLASRuntime.cpuFlags()
+        if BLASRuntime.compiledForAVX2 { #expect(flags.contains("avx2") && flags.contains("fma")) }
+        #expect(BLASRuntime.vectorUnitProblem == nil)
+        #expect(Parallel.configuredThreads >= 1 && Parallel.configuredThreads <= max(1, ProcessInfo.processInfo.activeProcessorCount))
     }
 }
