@@ -202,7 +202,7 @@ public final class TinyVLM: Module, Policy {
         let temp = g.greedy && g.temperature <= 0 ? 1 : g.temperature
         let (x, pads) = embed(patches: pts, texts: prompts, leftPad: true)
         let cache = KVCache(layers: config.transformer.layers, reserve: x.shape[1] + budget)
-        var h = OpProfile.region("generate: prefill (incl. its ops)") { decoder.hidden(x, cache: cache, keyStart: pads) }  // (B, T0, C)
+        var h = OpProfile.region("generate: prefill") { decoder.hidden(x, cache: cache, keyStart: pads) }  // (B, T0, C)
         let t0 = x.shape[1]
         var last = h.slice(axis: 1, t0 - 1, t0).reshape([b, d])
         let values = valueHead(last).scalars
@@ -216,9 +216,9 @@ public final class TinyVLM: Module, Policy {
         }
         let rows = (0..<b).map { Row(rng: SeededRNG(seed: g.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15)) }
         for _ in 0..<budget {
-            let logits = OpProfile.region("generate: logits (incl. its ops)") { decoder.logits(last).contiguous() }  // (B, V)
+            let logits = OpProfile.region("generate: logits") { decoder.logits(last).contiguous() }  // (B, V)
             OpProfile.region("generate: sampling") {
-                Parallel.pool.run(chunks: b) { r in
+                Parallel.run(chunks: b, work: b * v * 64) { r in  // ~64 operations per logit (two softmax passes)
                     let row = rows[r]
                     row.next = Int(BPETokenizer.pad)
                     if row.done { return }
@@ -235,7 +235,7 @@ public final class TinyVLM: Module, Policy {
             }
             if rows.allSatisfy({ $0.done }) { break }
             let next = rows.map(\.next)
-            h = OpProfile.region("generate: decoding step (incl. its ops)") { decoder.hidden(decoder.embed(next, shape: [b, 1]), cache: cache, keyStart: pads) }
+            h = OpProfile.region("generate: decoding step") { decoder.hidden(decoder.embed(next, shape: [b, 1]), cache: cache, keyStart: pads) }
             last = h.reshape([b, d])
         }
         let ids = rows.map(\.ids), lps = rows.map(\.lps), blps = rows.map(\.blps), ents = rows.map(\.ents)

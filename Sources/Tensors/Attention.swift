@@ -46,7 +46,7 @@ extension Tensor {
         let probs = Tensor(uninitialized: [bsz, hq, t, s])
         let outStore = Tensor(uninitialized: [bsz, t, hq, dv])
         let pq = q, pk = k, pv = v
-        Parallel.pool.run(chunks: bsz * hq) { unit in
+        Parallel.run(chunks: bsz * hq, work: bsz * hq * t * s * (d + dv)) { unit in
             let b = unit / hq, h = unit % hq, kh = h / group
             let p = probs.pointer + (b * hq + h) * t * s
             let start = starts[b]
@@ -86,7 +86,7 @@ extension Tensor {
         return out.record("attention", [q0, k0, v0]) { g0 in
             let g = g0.strides[3] == 1 ? g0 : g0.contiguousNoGrad()
             let gq = Tensor.zeros([bsz, hq, t, d]), gk = Tensor.zeros([bsz, hkv, s, d]), gv = Tensor.zeros([bsz, hkv, s, dv])
-            Parallel.pool.run(chunks: bsz * hkv) { unit in
+            Parallel.run(chunks: bsz * hkv, work: 2 * bsz * hq * t * s * (d + dv)) { unit in
                 let b = unit / hkv, kh = unit % hkv
                 let dp = UnsafeMutablePointer<S>.allocate(capacity: block * s)
                 defer { dp.deallocate() }

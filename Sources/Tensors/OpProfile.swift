@@ -13,6 +13,8 @@ public enum OpProfile {
         public var forwardNs: UInt64 = 0
         public var backwardNs: UInt64 = 0
         public var bytes = 0
+        /// A named region (it contains ops, so it is left out of the totals).
+        public var isRegion = false
         public var totalMs: Double { Double(forwardNs + backwardNs) / 1e6 }
     }
 
@@ -39,6 +41,7 @@ public enum OpProfile {
     static func forward(_ name: String) {
         let t = now()
         lock.lock()
+        if last == 0 { last = t }
         var e = entries[name] ?? Entry()
         e.calls += 1
         e.forwardNs += t &- last
@@ -66,7 +69,8 @@ public enum OpProfile {
         lock.unlock()
     }
 
-    /// Charges a named region that is not an op (an optimizer step, a loss's bookkeeping).
+    /// Times a named region (an optimizer step, a prefill). Its ops are also counted on their own rows, so
+    /// regions are listed apart and left out of the total.
     public static func region<R>(_ name: String, _ body: () throws -> R) rethrows -> R {
         guard enabled else { return try body() }
         let t = now()
@@ -74,7 +78,7 @@ public enum OpProfile {
         let dt = now() &- t
         lock.lock()
         var e = entries[name] ?? Entry()
-        e.calls += 1; e.forwardNs += dt
+        e.calls += 1; e.forwardNs += dt; e.isRegion = true
         entries[name] = e
         last = now()
         lock.unlock()
@@ -99,15 +103,18 @@ public enum OpProfile {
 
     /// A Markdown table: op, calls per step, ms per step, share, MB allocated per step.
     public static func table(steps: Int) -> String {
-        let rows = snapshot
-        let total = rows.reduce(0) { $0 + $1.entry.totalMs }
+        let rows = snapshot.filter { !$0.entry.isRegion } + snapshot.filter { $0.entry.isRegion }
+        let total = rows.filter { !$0.entry.isRegion }.reduce(0) { $0 + $1.entry.totalMs }
         var out = "| op | calls/step | ms/step | share | MB allocated/step |\n|---|---|---|---|---|\n"
-        for (name, e) in rows {
+        for (name, e) in rows where !e.isRegion {
             out += String(format: "| %@ | %.0f | %.2f | %.1f %% | %.1f |\n", name, Double(e.calls) / Double(steps), e.totalMs / Double(steps),
                           total > 0 ? e.totalMs / total * 100 : 0, Double(e.bytes) / Double(steps) / 1_048_576)
         }
-        out += String(format: "| total | | %.2f | 100 %% | %.1f |\n", total / Double(steps),
-                      Double(rows.reduce(0) { $0 + $1.entry.bytes }) / Double(steps) / 1_048_576)
+        out += String(format: "| total of ops | | %.2f | 100 %% | %.1f |\n", total / Double(steps),
+                      Double(rows.filter { !$0.entry.isRegion }.reduce(0) { $0 + $1.entry.bytes }) / Double(steps) / 1_048_576)
+        for (name, e) in rows where e.isRegion {
+            out += String(format: "| region: %@ | %.0f | %.2f | | |\n", name, Double(e.calls) / Double(steps), e.totalMs / Double(steps))
+        }
         return out
     }
 }

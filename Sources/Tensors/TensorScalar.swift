@@ -95,7 +95,7 @@ extension TensorScalar {
         let block = few ? 128 : (extent <= 256 ? 64 : extent <= 1024 ? 128 : 256)
         let blocks = (extent + block - 1) / block
         let work = m * n * k
-        if blocks <= 1 || (!few && work < 1 << 20) {
+        if blocks <= 1 || (!few && work < Parallel.minimumParallelWork) {
             blasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                      beta: beta, c: c, ldc: ldc)
             return
@@ -112,6 +112,6 @@ extension TensorScalar {
                          b: b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
             }
         }
-        if work < 1 << 20 { for p in 0..<blocks { one(p) } } else { Parallel.pool.run(chunks: blocks, one) }
+        Parallel.run(chunks: blocks, work: work, one)
     }
 }

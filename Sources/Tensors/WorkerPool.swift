@@ -144,6 +144,16 @@ public enum Parallel {
         _pool = WorkerPool(threads: n)
     }
 
+    /// Multiply-adds below which a kernel runs on the calling thread: handing a few microseconds of work to
+    /// another thread costs about as much as it saves, and waits on a worker the OS has descheduled.
+    public static let minimumParallelWork = 1 << 18
+
+    /// body(0..<chunks) on the pool when `work` (about the kernel's multiply-adds) is worth it, else inline.
+    @inline(__always)
+    public static func run(chunks: Int, work: Int, _ body: @escaping (Int) -> Void) {
+        if work < minimumParallelWork { for i in 0..<chunks { body(i) } } else { pool.run(chunks: chunks, body) }
+    }
+
     /// body(range) over 0..<n cut into chunks of at least `grain` elements (at most 4 per thread). Use only for
     /// element-independent work: the cut depends on the thread count.
     @inline(__always)

@@ -131,4 +131,6 @@ struct Conformance: ParsableCommand {
 
 if let problem = BLASRuntime.vectorUnitProblem { FileHandle.standardError.write(Data((problem + "\n").utf8)); exit(1) }
 BLASRuntime.ensureOptimalCore()
+// GTR_PROFILE_OPS=1: every tensor op is timed, and the table goes to stderr when gtr exits.
+if OpProfile.enabled { atexit { FileHandle.standardError.write(Data(("\ntensor ops (GTR_PROFILE_OPS=1):\n" + OpProfile.table(steps: 1)).utf8)) } }
 GTR.main()
