@@ -16,6 +16,8 @@ import Synchronization
 /// its kernel runs inline on that thread: same chunks, same result.
 public final class WorkerPool: @unchecked Sendable {
     public let threads: Int
+    /// How long an idle worker spins before it sleeps: kernels of a training step arrive microseconds apart.
+    static let spinNanoseconds: UInt64 = UInt64(ProcessInfo.processInfo.environment["GTR_SPIN_US"].flatMap { UInt64($0) } ?? 2_000) * 1_000
     /// The current job's ticket: generation (bits 40…63), chunk count (20…39), next unclaimed chunk (0…19). A
     /// chunk is claimed by a compare-exchange that also checks the generation, so a worker that woke late for an
     /// earlier job can never claim a chunk of the next one.
@@ -24,6 +26,10 @@ public final class WorkerPool: @unchecked Sendable {
     /// The generation workers wait for.
     private let published = Atomic<UInt64>(0)
     private let sleepers = Atomic<Int>(0)
+    /// How often a worker went to sleep and how many chunks workers ran (diagnostics for `gtr-bench pool-check`).
+    public let sleeps = Atomic<Int>(0)
+    public let workerChunks = Atomic<Int>(0)
+    public let sleptNs = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     /// The running job's body; only read by a thread holding a claimed chunk of it (so it is alive).
     private let body = UnsafeMutablePointer<(Int) -> Void>.allocate(capacity: 1)
@@ -43,16 +49,26 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// Claims and runs chunks of job `gen` until none is left.
-    private func work(_ gen: UInt64) {
+    @discardableResult
+    private func work(_ gen: UInt64) -> Int {
+        var ran = 0
         while true {
             let cur = ticket.load(ordering: .acquiring)
             let chunks = (cur >> 20) & 0xFFFFF, next = cur & 0xFFFFF
-            guard cur >> 40 == gen, next < chunks else { return }
+            guard cur >> 40 == gen, next < chunks else { return ran }
             guard ticket.compareExchange(expected: cur, desired: cur + 1, ordering: .acquiringAndReleasing).exchanged else { continue }
+            ran += 1
             let f = body.pointee
             f(Int(next))
             pending.subtract(1, ordering: .releasing)
         }
+    }
+
+    @inline(__always)
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
     private func workerLoop() {
@@ -60,17 +76,29 @@ public final class WorkerPool: @unchecked Sendable {
         var seen: UInt64 = 0
         while true {
             var spins = 0
+            var since: UInt64 = 0
             while published.load(ordering: .sequentiallyConsistent) == seen {
                 if retired.load(ordering: .acquiring) { return }
-                if spins < 20_000 { spins += 1; gtr_cpu_relax(); continue }
+                spins += 1
+                gtr_cpu_relax()
+                if spins & 63 != 0 { continue }
+                // spin for a fixed time, not a count (PAUSE takes 10 to 140 cycles depending on the core); the
+                // clock must be fine-grained: DispatchTime on Linux ticks in jiffies, which put workers to sleep
+                // after microseconds of spinning whenever a tick passed (measured: 2 threads slower than 1)
+                let now = WorkerPool.monotonicNanoseconds()
+                if since == 0 { since = now }
+                if now - since < WorkerPool.spinNanoseconds { continue }
                 lock.lock()
+                sleeps.add(1, ordering: .relaxed)
                 sleepers.add(1, ordering: .sequentiallyConsistent)
+                let slept = WorkerPool.monotonicNanoseconds()
                 while published.load(ordering: .sequentiallyConsistent) == seen && !retired.load(ordering: .acquiring) { lock.wait() }
+                sleptNs.add(Int(WorkerPool.monotonicNanoseconds() - slept), ordering: .relaxed)
                 sleepers.subtract(1, ordering: .sequentiallyConsistent)
                 lock.unlock()
             }
             seen = published.load(ordering: .sequentiallyConsistent)
-            work(seen)
+            workerChunks.add(work(seen), ordering: .relaxed)
         }
     }
 
