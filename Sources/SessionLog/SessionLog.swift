@@ -255,9 +255,19 @@ public final class SessionLog: @unchecked Sendable {
         guard !pending.isEmpty, let c = db else { return }
         do {
             try c.transaction {
+                // Runs of rows share one statement (a step per act): comparing with the last one's SQL, the same
+                // string literal, is cheap where hashing it for the cache is not.
+                var last: (sql: String, statement: SQLiteStatement)?
                 for (sql, args) in pending {
                     let s: SQLiteStatement
-                    if let cached = statements[sql] { s = cached } else { s = try c.prepare(sql, persistent: true); statements[sql] = s }
+                    if let l = last, l.sql == sql {
+                        s = l.statement
+                    } else if let cached = statements[sql] {
+                        s = cached
+                    } else {
+                        s = try c.prepare(sql, persistent: true); statements[sql] = s
+                    }
+                    last = (sql, s)
                     try s.run(args)
                 }
             }

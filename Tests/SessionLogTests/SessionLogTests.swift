@@ -30,6 +30,21 @@ let info = SessionInfo(gtrVersion: "test", gitCommit: nil, host: "h", config: "{
         log.close()
     }
 
+    @Test func textIsStoredByteForByteUpToTheFirstNUL() throws {
+        // Text is bound in place: small (≤ 15 bytes) and large strings, non-ASCII, empty, and a NUL, which ends the
+        // text as it did when strings went to SQLite as C strings.
+        let log = SessionLog(path: tempDir() + "/log.sqlite", info: info)
+        let texts = ["", "fifteen bytes!!", "sixteen bytes!!!", "é ✓ 🂡", String(repeating: "long ", count: 400), "a\u{0}b"]
+        for (t, x) in texts.enumerated() {
+            log.logStep(StepRecord(episode: 1, t: t, env: "e", observation: x, action: x, source: "script", reward: 0, done: false, info: x),
+                        commandSeq: 1)
+        }
+        let rows = try SessionLog.steps(in: log.reader(), session: log.sessionID).map(\.record)
+        let expected = texts.map { $0.split(separator: "\u{0}", omittingEmptySubsequences: false)[0] }.map(String.init)
+        #expect(rows.map(\.observation) == expected && rows.map(\.action) == expected && rows.map(\.info) == expected)
+        log.close()
+    }
+
     @Test func schemaVersionIsRecordedAndReopenIsIdempotent() throws {
         let path = tempDir() + "/log.sqlite"
         let a = SessionLog(path: path, info: info); a.close()
