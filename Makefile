@@ -1,6 +1,6 @@
 # gtr — two commands: `make run` and `make test`.
 SHELL := /bin/bash
-APT_PACKAGES := libedit-dev libopenblas-dev libsqlite3-dev libcurl4-openssl-dev tmux python3 python3-venv
+APT_PACKAGES := libedit-dev libopenblas-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev tmux python3 python3-venv
 SWIFT_RELEASE := swift build -c release
 # Tests run in release (numeric code is 10-100x slower in debug) with @testable imports enabled.
 SWIFT_TEST := swift test -c release -Xswiftc -enable-testing

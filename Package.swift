@@ -13,7 +13,7 @@ let vectorUnit: [SwiftSetting] = native ? [.unsafeFlags(["-target-cpu", "haswell
 
 // Dependencies point one way only (each arrow is an import in the sources; the README's layout section lists them):
 //   gtr → Shell → Training → Agents → Tensors → CBLAS
-//   Shell, Training → Correctors → Environments → Support → CCurl
+//   Shell, Training → Correctors → Environments → Support → CCurl, CZlib (frames as PNG)
 //   Shell, Training → Episodes → Environments
 //   Shell → SessionLog → CSQLite (a plain store, written through the EpisodeSink protocol)
 // Agents know no game: the layer above turns an environment's state into an agent's input.
@@ -31,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPty", path: "Sources/CPty"),
         // The pre-filled line editor (`thought edit`, the human corrector): native libedit, one C file.
         .target(name: "CLineEditor", path: "Sources/CLineEditor", linkerSettings: [.linkedLibrary("edit")]),
@@ -40,7 +41,7 @@ let package = Package(
         .target(name: "Agents", dependencies: ["Tensors", "Support"], resources: [.copy("DefaultAgent")]),
         .target(name: "SessionLog", dependencies: ["CSQLite"]),
         .target(name: "Training", dependencies: ["Agents", "Correctors", "Episodes", "Environments", "Support", "Tensors"]),
-        .target(name: "Support", dependencies: ["CCurl"]),
+        .target(name: "Support", dependencies: ["CCurl", "CZlib"]),
         .target(name: "Environments", dependencies: ["Support"]),
         .target(name: "Correctors", dependencies: ["Environments", "Support"]),
         // One played episode (apply, undo, records) over any environment; logging goes through `EpisodeSink`.
@@ -58,7 +59,8 @@ let package = Package(
         // A scripted HTTP/1.1 server on 127.0.0.1 for the chat-corrector tests and benchmarks (never shipped in gtr).
         .target(name: "LoopbackHTTP", dependencies: ["Support"], path: "Tests/LoopbackHTTP"),
 
-        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        // SupportTests read PNGs back with zlib's inflate, among them real game frames.
+        .testTarget(name: "SupportTests", dependencies: ["Support", "CZlib", "Environments"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Support"]),
         .testTarget(name: "EpisodesTests", dependencies: ["Episodes", "Environments"]),
         // AgentsTests build their inputs from games, through Training's `AgentInput.from(env)`.

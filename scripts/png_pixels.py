@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent PNG check for the tests: decode a PNG with Python's zlib (8-bit RGB, any filter type), verify
-every chunk CRC, and print width, height and the SHA-256 of the raw RGB pixels."""
+every chunk CRC, and print width, height and the SHA-256 of the raw RGB pixels (a line per file)."""
 import hashlib, struct, sys, zlib
 
 def decode(path):
@@ -31,5 +31,6 @@ def decode(path):
     return w, h, bytes(out)
 
 if __name__ == "__main__":
-    w, h, px = decode(sys.argv[1])
-    print(w, h, hashlib.sha256(px).hexdigest())
+    for path in sys.argv[1:]:
+        w, h, px = decode(path)
+        print(w, h, hashlib.sha256(px).hexdigest())

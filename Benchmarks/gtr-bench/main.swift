@@ -5,13 +5,30 @@ import Shell
 import Tensors
 
 // `make bench`: one table of the shell's, the card environments' and the tensor core's speed on this machine.
-// Child modes (used by the parent for per-process measurements): `train-step`, `sgemm-raw`; `household` prints
-// only the household rows; `gen-inputs FILE` writes the generation inputs for scripts/peer_generate.py.
+// Child modes (used by the parent for per-process measurements): `train-step`, `sgemm-raw`, `sft-rate`, `gen-rate`;
+// `household` and `session-log` print only their rows; `gen-inputs FILE` writes the generation inputs for
+// scripts/peer_generate.py; `profile`, `profile-generate B [N]`, `gemm-shapes`, `linear-shapes` and `pool-check`
+// are for looking into the tensor core.
 let args = CommandLine.arguments
 if args.count > 1 && args[1] == "sgemm-raw" {
     // No core fix here: whatever OpenBLAS detected on its own.
     let r = [256, 1024].map { TensorBench.sgemm($0).raw }
     print(String(format: "{\"core\": \"%@\", \"g256\": %.2f, \"g1024\": %.2f}", BLASRuntime.coreName, r[0], r[1]))
+    exit(0)
+}
+if args.count > 1 && args[1] == "session-log" {
+    // Only the session-log rows; `session-log on|off` runs 10,000 steps in one shell (for a profiler).
+    let home = FileManager.default.temporaryDirectory.appendingPathComponent("gtr-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+    if args.count > 2 {
+        let sh = SessionLogBench.shell(logging: args[2] == "on", home: home)
+        let r = SessionLogBench.run(sh, SessionLogBench.steps)
+        sh.close()
+        print(String(format: "%.3f s wall, %.3f s CPU", r.wall, r.cpu))
+    } else {
+        for r in SessionLogBench.rows(home: home) { print("| \(r.0) | \(r.1) | \(r.2) |") }
+    }
+    try? FileManager.default.removeItem(at: home)
     exit(0)
 }
 if args.count > 1 && args[1] == "household" {
@@ -143,23 +160,8 @@ for _ in 0..<11 {
 }
 rows.append(("start-up to first prompt (piped, incl. session row)", String(format: "%.1f ms", median(starts) * 1000), "median of 11"))
 
-// 2. A 10,000-step scripted run with and without the session log.
-func scripted(logging: Bool) -> Double {
-    var c = ShellConfig(home: home, databasePath: home.appendingPathComponent("bench-\(UUID().uuidString).sqlite").path,
-                        style: Style(color: false), interactive: false, workingDirectory: home)
-    c.echo = false; c.logging = logging
-    let sh = Shell(config: c)
-    _ = sh.execute("env points24 seed=1")
-    let t = time { _ = sh.execute("repeat 10000 { act (; if $done { reset } }") }
-    sh.close()
-    return t
-}
-_ = scripted(logging: false)
-let without = median((0..<3).map { _ in scripted(logging: false) })
-let with = median((0..<3).map { _ in scripted(logging: true) })
-rows.append(("scripted steps/s, no session log", String(format: "%.0f", 10000 / without), "10,000 act steps"))
-rows.append(("scripted steps/s, session log on", String(format: "%.0f", 10000 / with), "batched WAL writes"))
-rows.append(("session log overhead", String(format: "%.1f %%", (with / without - 1) * 100), "target < 5 %"))
+// 2. 10,000 scripted steps with and without the session log, as off/on ratios in interleaved pairs.
+rows += SessionLogBench.rows(home: home)
 
 // 3. Points24 steps/s with and without rendering the 300×300 frame.
 func envSteps(render: Bool) throws -> Double {

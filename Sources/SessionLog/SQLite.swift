@@ -29,7 +29,11 @@ public final class SQLiteConnection {
     private(set) var handle: OpaquePointer?
     public let path: String
 
+    /// Library-wide settings, applied once before the first connection opens.
+    private static let configured: Void = { _ = gtr_sqlite_disable_memstatus() }()
+
     public init(path: String, readOnly: Bool = false) throws {
+        SQLiteConnection.configured
         self.path = path
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         var db: OpaquePointer?
@@ -142,10 +146,50 @@ public final class SQLiteStatement {
         throw connection.error(rc, "SQL error")
     }
 
+    /// Binds `values` and steps to the end. Text is bound in place (no copy by SQLite): each string's bytes stay
+    /// valid until the statement has run, because the steps happen inside the closures that lend them.
     public func run(_ values: [SQLValue]) throws {
-        try bind(values)
-        while try step() {}
         sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        defer {
+            // The lent bytes are gone after this call: no binding may outlive it.
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        try bindInPlace(values, from: 0)
+    }
+
+    private func bindInPlace(_ values: [SQLValue], from i: Int) throws {
+        guard i < values.count else {
+            while try step() {}
+            return
+        }
+        let idx = Int32(i + 1)
+        let rc: Int32
+        switch values[i] {
+        case .null: rc = sqlite3_bind_null(stmt, idx)
+        case let .int(x): rc = sqlite3_bind_int64(stmt, idx, x)
+        case let .real(x): rc = sqlite3_bind_double(stmt, idx, x)
+        case var .text(s):
+            // withUTF8 lends the string's own contiguous bytes; nil as the destructor is SQLITE_STATIC. The text ends at
+            // its first NUL, as it always did when strings went to SQLite as C strings.
+            try s.withUTF8 { (p: UnsafeBufferPointer<UInt8>) throws -> Void in
+                let rc: Int32
+                if let base = p.baseAddress {
+                    let start = UnsafeRawPointer(base)
+                    var n = p.count
+                    if let nul = memchr(start, 0, p.count) { n = start.distance(to: UnsafeRawPointer(nul)) }
+                    rc = sqlite3_bind_text(stmt, idx, start.assumingMemoryBound(to: CChar.self), Int32(n), nil)
+                } else {
+                    rc = sqlite3_bind_text(stmt, idx, "", 0, gtr_sqlite_transient())
+                }
+                if rc != SQLITE_OK { throw connection.error(rc, "bind") }
+                try bindInPlace(values, from: i + 1)
+            }
+            return
+        }
+        if rc != SQLITE_OK { throw connection.error(rc, "bind") }
+        try bindInPlace(values, from: i + 1)
     }
 
     public var columnNames: [String] {

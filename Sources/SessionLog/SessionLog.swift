@@ -137,6 +137,9 @@ public final class SessionLog: @unchecked Sendable {
     private var pending: [(sql: String, args: [SQLValue])] = []
     private var statements: [String: SQLiteStatement] = [:]
     private var warned = false
+    /// A queued row fails a CHECK list (SQLite must test the batch); SQLite's tests are currently off.
+    private var queuedViolation = false
+    private var checksSkipped = false
     private var seeds: [UInt64] = []
     private let startInfo: SessionInfo
     private let startedAt: Double
@@ -239,8 +242,21 @@ public final class SessionLog: @unchecked Sendable {
         }
     }
 
-    private func enqueue(_ sql: String, _ args: [SQLValue]) {
+    /// The schema's CHECK lists (steps.source, generations.kind, corrections.verdict). SQLite tests such a list by
+    /// building a temporary table for every inserted row, most of what a step row costs; so rows are tested against
+    /// the same lists when they are queued (bytewise, as SQLite compares), and while every queued row passes, the
+    /// writer lets SQLite skip its own test. A row that fails turns SQLite's test back on, so SQLite refuses it
+    /// exactly as it always has (its batch stays queued, the warning, the saved SQL on close).
+    static let checkedLists = (stepSource: ["human", "agent", "script"], generationKind: ["generate", "edit", "rescore", "continue"],
+                               verdict: ["YES", "NO", "NONE"])
+
+    static func passes(_ value: String, _ list: [String]) -> Bool {
+        list.contains { $0.utf8.count == value.utf8.count && $0.utf8.elementsEqual(value.utf8) }
+    }
+
+    private func enqueue(_ sql: String, _ args: [SQLValue], passesChecks: Bool = true) {
         lock.lock(); defer { lock.unlock() }
+        if !passesChecks { queuedViolation = true }
         pending.append((sql, args))
         if pending.count > maxPending {
             let extra = pending.count - maxPending
@@ -254,14 +270,31 @@ public final class SessionLog: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard !pending.isEmpty, let c = db else { return }
         do {
+            // Skip SQLite's CHECK lists while every queued row passed the same lists here (see `checkedLists`).
+            let skipChecks = !queuedViolation
+            if skipChecks != checksSkipped {
+                try c.exec("PRAGMA ignore_check_constraints=\(skipChecks ? "ON" : "OFF")")
+                checksSkipped = skipChecks
+            }
             try c.transaction {
+                // Runs of rows share one statement (a step per act): comparing with the last one's SQL, the same
+                // string literal, is cheap where hashing it for the cache is not.
+                var last: (sql: String, statement: SQLiteStatement)?
                 for (sql, args) in pending {
                     let s: SQLiteStatement
-                    if let cached = statements[sql] { s = cached } else { s = try c.prepare(sql, persistent: true); statements[sql] = s }
+                    if let l = last, l.sql == sql {
+                        s = l.statement
+                    } else if let cached = statements[sql] {
+                        s = cached
+                    } else {
+                        s = try c.prepare(sql, persistent: true); statements[sql] = s
+                    }
+                    last = (sql, s)
                     try s.run(args)
                 }
             }
             pending.removeAll(keepingCapacity: true)
+            queuedViolation = false
             if !healthy { healthy = true; if warned { onWarning("session log \(path) recovered; queued rows written") }; warned = false }
         } catch {
             fail(error)
@@ -332,7 +365,8 @@ public final class SessionLog: @unchecked Sendable {
     public func logStep(_ r: StepRecord, commandSeq: Int) {
         enqueue("INSERT INTO steps(session_id, episode, t, env, command_seq, observation, action, source, reward, done, info) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [.int(sessionID), .int(Int64(r.episode)), .int(Int64(r.t)), .text(r.env), .int(Int64(commandSeq)), .text(r.observation),
-                 .text(r.action), .text(r.source), .real(r.reward), .int(r.done ? 1 : 0), .text(r.info)])
+                 .text(r.action), .text(r.source), .real(r.reward), .int(r.done ? 1 : 0), .text(r.info)],
+                passesChecks: Self.passes(r.source, Self.checkedLists.stepSource))
     }
 
     public func logGeneration(_ g: GenerationRecord, commandSeq: Int) {
@@ -344,7 +378,8 @@ public final class SessionLog: @unchecked Sendable {
                  .text(g.env), .text(g.prompt), .text(g.text), .text(g.tokenIDs.map(String.init).joined(separator: ",")),
                  .text(g.logProbs.map { String(format: "%.6f", $0) }.joined(separator: ",")),
                  g.thoughtLogProb.map { .real(Double($0)) } ?? .null, g.actionLogProb.map { .real(Double($0)) } ?? .null,
-                 .real(Double(g.lambda)), g.value.map { .real(Double($0)) } ?? .null, .text(g.config)])
+                 .real(Double(g.lambda)), g.value.map { .real(Double($0)) } ?? .null, .text(g.config)],
+                passesChecks: Self.passes(g.kind, Self.checkedLists.generationKind))
     }
 
     public func logCorrection(_ c: CorrectionRecord, commandSeq: Int) {
@@ -357,7 +392,7 @@ public final class SessionLog: @unchecked Sendable {
                   .text(c.verdict), c.possibleSolution.map { .int($0 ? 1 : 0) } ?? .null, c.targetFormula.map { .text($0) } ?? .null,
                   .text(c.answers), c.correctedThought.map { .text($0) } ?? .null, c.failure.map { .text($0) } ?? .null,
                   .real(c.latency), .int(Int64(c.promptTokens)), .int(Int64(c.completionTokens)), .real(c.cost), .int(Int64(c.attempts)),
-                  .int(c.cached ? 1 : 0)])
+                  .int(c.cached ? 1 : 0)], passesChecks: Self.passes(c.verdict, Self.checkedLists.verdict))
     }
 
     /// The latest successful answer to a request (any session): what the correction cache serves. Pending rows

@@ -30,6 +30,21 @@ let info = SessionInfo(gtrVersion: "test", gitCommit: nil, host: "h", config: "{
         log.close()
     }
 
+    @Test func textIsStoredByteForByteUpToTheFirstNUL() throws {
+        // Text is bound in place: small (≤ 15 bytes) and large strings, non-ASCII, empty, and a NUL, which ends the
+        // text as it did when strings went to SQLite as C strings.
+        let log = SessionLog(path: tempDir() + "/log.sqlite", info: info)
+        let texts = ["", "fifteen bytes!!", "sixteen bytes!!!", "é ✓ 🂡", String(repeating: "long ", count: 400), "a\u{0}b"]
+        for (t, x) in texts.enumerated() {
+            log.logStep(StepRecord(episode: 1, t: t, env: "e", observation: x, action: x, source: "script", reward: 0, done: false, info: x),
+                        commandSeq: 1)
+        }
+        let rows = try SessionLog.steps(in: log.reader(), session: log.sessionID).map(\.record)
+        let expected = texts.map { $0.split(separator: "\u{0}", omittingEmptySubsequences: false)[0] }.map(String.init)
+        #expect(rows.map(\.observation) == expected && rows.map(\.action) == expected && rows.map(\.info) == expected)
+        log.close()
+    }
+
     @Test func schemaVersionIsRecordedAndReopenIsIdempotent() throws {
         let path = tempDir() + "/log.sqlite"
         let a = SessionLog(path: path, info: info); a.close()
@@ -60,6 +75,40 @@ let info = SessionInfo(gtrVersion: "test", gitCommit: nil, host: "h", config: "{
         // The refused row is kept as SQL text rather than dropped.
         let saved = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".unsaved-") }
         #expect(saved.count == 1)
+    }
+
+    @Test func invalidRowsAreRefusedAfterValidOnesWereWrittenWithoutSQLiteChecks() throws {
+        // Valid rows go in while SQLite skips its CHECK lists; the statement prepared then must not let a bad row in.
+        let log = SessionLog(path: tempDir() + "/log.sqlite", info: info)
+        var warnings: [String] = []
+        log.onWarning = { warnings.append($0) }
+        let ok = StepRecord(episode: 1, t: 1, env: "e", observation: "", action: "a", source: "script", reward: 0, done: false, info: "")
+        log.logStep(ok, commandSeq: 1)
+        log.flush()
+        #expect(log.healthy && log.pendingRows == 0)
+        var bad = ok; bad.t = 2; bad.source = "robot"
+        log.logStep(bad, commandSeq: 2)
+        log.flush()
+        #expect(!log.healthy && warnings.count == 1 && log.pendingRows == 1)
+        #expect(warnings.first?.contains("CHECK constraint failed") == true)
+        #expect(!SessionLog.passes("dream", SessionLog.checkedLists.generationKind))
+        #expect(!SessionLog.passes("yes", SessionLog.checkedLists.verdict) && SessionLog.passes("YES", SessionLog.checkedLists.verdict))
+        // Only rows that passed were written.
+        #expect(try SessionLog.steps(in: log.reader(), session: log.sessionID).map(\.record) == [ok])
+        log.close()
+    }
+
+    @Test func checkedListsAreTheSchemasCheckLists() throws {
+        // The writer skips SQLite's CHECK lists only for rows that passed these; they must be the schema's, word for word.
+        let schema = SessionLog.migrations.joined()
+        func list(_ column: String) -> [String] {
+            guard let r = schema.range(of: "CHECK(\(column) IN ("), let end = schema[r.upperBound...].firstIndex(of: ")") else { return [] }
+            return schema[r.upperBound..<end].split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "' ")) }
+        }
+        #expect(list("source") == SessionLog.checkedLists.stepSource)
+        #expect(list("kind") == SessionLog.checkedLists.generationKind)
+        #expect(list("verdict") == SessionLog.checkedLists.verdict)
+        #expect(schema.components(separatedBy: "CHECK(").count - 1 == 3, "a new CHECK list must join checkedLists")
     }
 
     @Test func fullDatabaseKeepsRowsQueuedAndSavesThemOnClose() throws {
