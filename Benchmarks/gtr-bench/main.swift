@@ -229,12 +229,15 @@ if let r = child([CommandLine.arguments[0], "sgemm-raw"], env: plainEnv), let g 
 for (name, simd, scalar) in TensorBench.kernels() {
     tensorRows.append(("SIMD kernel vs scalar loop: \(name)", String(format: "%.2f", simd), String(format: "%.2f", scalar), String(format: "%.1f", simd / scalar)))
 }
-// Issue 14: the training step, SFT and greedy generation at 1 and 2 threads, each in its own process (GTR_THREADS),
-// against PyTorch on the identical model and inputs from the last `make bench-peers` on this machine, if any.
+// Issue 14: the training step, SFT and greedy generation at 1 and 2 threads, each in its own process (GTR_THREADS).
+// With GTR_PEER_PYTHON (`make bench-peers`), PyTorch runs the identical model and inputs in the same run,
+// interleaved with gtr round by round (3 rounds, medians), so a slow minute on this shared host hits both sides;
+// the medians are kept in .build/bench-peers.json. Without it, the figures of the last such run are shown.
 let peerFile = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("bench-peers.json")
-let peers = (try? JSONSerialization.jsonObject(with: Data(contentsOf: peerFile))) as? [String: [String: Any]] ?? [:]
-let torchVersion = (peers["1"]?["torch"] as? String).map { "torch \($0)" } ?? "run make bench-peers"
+let peerPython = ProcessInfo.processInfo.environment["GTR_PEER_PYTHON"]
+let genInputs = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("peer-gen-inputs.json").path
 func threadEnv(_ n: Int) -> [String: String] {
     var env = ProcessInfo.processInfo.environment
     env["GTR_THREADS"] = String(n); env["OPENBLAS_NUM_THREADS"] = String(n)
@@ -246,11 +249,48 @@ func ratio(_ a: Double?, _ b: Double?, _ what: String) -> String {
     guard let a, let b, b > 0 else { return "–" }
     return String(format: "%.2f%@", a / b, what)
 }
+/// Per key, the median over rounds of the numeric values.
+func medians(_ runs: [[String: Any]?]) -> [String: Any]? {
+    let ok = runs.compactMap { $0 }
+    guard let first = ok.first else { return nil }
+    var out = first
+    for (k, v) in first where v is Double || v is Int {
+        let xs = ok.compactMap { ($0[k] as? Double) ?? ($0[k] as? Int).map(Double.init) }.sorted()
+        if !xs.isEmpty { out[k] = xs[xs.count / 2] }
+    }
+    return out
+}
+let rounds = 3
+var stepRuns: [Int: [[String: Any]?]] = [:], peerStepRuns: [Int: [[String: Any]?]] = [:]
+var genRuns: [Int: [[String: Any]?]] = [:], peerGenRuns: [Int: [[String: Any]?]] = [:], sftRuns: [Int: [[String: Any]?]] = [:]
+for _ in 0..<rounds {
+    for threads in [1, 2] {
+        stepRuns[threads, default: []].append(child([CommandLine.arguments[0], "train-step", "10"], env: threadEnv(threads)))
+        if let py = peerPython {
+            peerStepRuns[threads, default: []].append(child([py, "scripts/peer_train_step.py", String(threads), "10"], env: ProcessInfo.processInfo.environment))
+        }
+        genRuns[threads, default: []].append(child([CommandLine.arguments[0], "gen-rate"], env: threadEnv(threads)))
+        if let py = peerPython {
+            peerGenRuns[threads, default: []].append(child([py, "scripts/peer_generate.py", String(threads), "5", genInputs], env: ProcessInfo.processInfo.environment))
+        }
+        sftRuns[threads, default: []].append(child([CommandLine.arguments[0], "sft-rate"], env: threadEnv(threads)))
+    }
+}
+var peers = (try? JSONSerialization.jsonObject(with: Data(contentsOf: peerFile))) as? [String: [String: Any]] ?? [:]
+if peerPython != nil {
+    peers = [:]
+    for t in [1, 2] {
+        peers[String(t)] = medians(peerStepRuns[t] ?? [])
+        peers["gen\(t)"] = medians(peerGenRuns[t] ?? [])
+    }
+    if let data = try? JSONSerialization.data(withJSONObject: peers, options: [.sortedKeys]) { try? data.write(to: peerFile) }
+}
+let torchVersion = (peers["1"]?["torch"] as? String).map { "torch \($0)" } ?? "run make bench-peers"
 var step: [Int: [String: Any]] = [:], sft: [Int: Double] = [:], gen: [Int: [String: Any]] = [:]
 for threads in [1, 2] {
-    step[threads] = child([CommandLine.arguments[0], "train-step", "10"], env: threadEnv(threads))
-    sft[threads] = child([CommandLine.arguments[0], "sft-rate"], env: threadEnv(threads))?["samples_per_s"] as? Double
-    gen[threads] = child([CommandLine.arguments[0], "gen-rate"], env: threadEnv(threads))
+    step[threads] = medians(stepRuns[threads] ?? [])
+    sft[threads] = medians(sftRuns[threads] ?? [])?["samples_per_s"] as? Double
+    gen[threads] = medians(genRuns[threads] ?? [])
 }
 for threads in [1, 2] {
     let ms = step[threads]?["ms"] as? Double, pms = peers[String(threads)]?["ms"] as? Double
