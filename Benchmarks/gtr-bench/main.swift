@@ -11,7 +11,8 @@ import Tensors
 // are for looking into the tensor core.
 let args = CommandLine.arguments
 if args.count > 1 && args[1] == "sgemm-raw" {
-    // No core fix here: whatever OpenBLAS detected on its own.
+    // No core fix here: whatever OpenBLAS detected on its own (one thread, as everywhere in gtr).
+    _ = Parallel.pool
     let r = [256, 1024].map { TensorBench.sgemm($0).raw }
     print(String(format: "{\"core\": \"%@\", \"g256\": %.2f, \"g1024\": %.2f}", BLASRuntime.coreName, r[0], r[1]))
     exit(0)
@@ -125,6 +126,11 @@ if args.count > 1 && args[1] == "pool-check" {
     exit(0)
 }
 
+if args.count > 2 && args[1] == "gen-inputs" {
+    try GenInputs.write(to: URL(fileURLWithPath: args[2]))
+    exit(0)
+}
+
 if args.count > 1 && args[1] == "train-update" {
     let r = try TrainBench.child(updates: args.count > 2 ? Int(args[2]) ?? 1 : 1)
     let json = try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys])
@@ -206,13 +212,16 @@ func child(_ args: [String], env: [String: String]) -> [String: Any]? {
     let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
     return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
 }
+// Both sides on one thread: the pool would otherwise split Tensor.matmul's GEMM while raw cblas_sgemm runs on
+// OpenBLAS's single thread.
+Parallel.setThreads(1)
 for n in [64, 128, 256, 512, 1024] {
     let r = TensorBench.sgemm(n)
     tensorRows.append(("sgemm \(n)³ GFLOP/s: Tensor.matmul vs raw cblas_sgemm", String(format: "%.1f", r.tensor), String(format: "%.1f", r.raw),
                        String(format: "%.2f", r.tensor / r.raw)))
 }
 var plainEnv = ProcessInfo.processInfo.environment
-plainEnv["OPENBLAS_CORETYPE"] = nil; plainEnv["GTR_BLAS_REEXEC"] = nil; plainEnv["GTR_NO_REEXEC"] = "1"
+plainEnv["OPENBLAS_CORETYPE"] = nil; plainEnv["GTR_BLAS_REEXEC"] = nil; plainEnv["GTR_NO_REEXEC"] = "1"; plainEnv["GTR_THREADS"] = "1"
 if let r = child([CommandLine.arguments[0], "sgemm-raw"], env: plainEnv), let g = r["g1024"] as? Double, let g2 = r["g256"] as? Double {
     let fixed = TensorBench.sgemm(1024).raw, fixed256 = TensorBench.sgemm(256).raw
     tensorRows.append(("core fix: sgemm 1024³ GFLOP/s, \(BLASRuntime.coreName) vs detected \(r["core"] ?? "?")",
@@ -229,6 +238,7 @@ if let r = child([CommandLine.arguments[0], "sgemm-raw"], env: plainEnv), let g 
 for (name, simd, scalar) in TensorBench.kernels() {
     tensorRows.append(("SIMD kernel vs scalar loop: \(name)", String(format: "%.2f", simd), String(format: "%.2f", scalar), String(format: "%.1f", simd / scalar)))
 }
+Parallel.setThreads(Parallel.configuredThreads)
 // Issue 14: the training step, SFT and greedy generation at 1 and 2 threads, each in its own process (GTR_THREADS).
 // With GTR_PEER_PYTHON (`make bench-peers`), PyTorch runs the identical model and inputs in the same run,
 // interleaved with gtr round by round (3 rounds, medians), so a slow minute on this shared host hits both sides;
