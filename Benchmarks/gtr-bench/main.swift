@@ -80,6 +80,7 @@ if args.count > 1 && args[1] == "gen-rate" {
 
 if args.count > 1 && args[1] == "sft-rate" {
     print("{\"samples_per_s\": \(try AgentBench.sftRate()), \"threads\": \(Parallel.threads)}")
+    if OpProfile.enabled { print(OpProfile.table(steps: 1)) }
     exit(0)
 }
 

@@ -82,7 +82,8 @@ extension TensorScalar {
     ///
     /// The cut depends only on the shapes, never on the thread count, so C has the same bits at any thread count
     /// (OpenBLAS may choose a different kernel for a different block shape, so this matters): blocks of 64 rows or
-    /// columns of C along its longer side (128 when that side exceeds 256, 256 beyond 1024), and for a product of a few rows (a
+    /// columns of C along its longer side (128 when that side exceeds 512, 256 beyond 1024; 384 = 6 blocks keeps
+    /// two threads even where 3 blocks would leave one idle a third of the time), and for a product of a few rows (a
     /// decoding step) blocks of 128 columns, which OpenBLAS runs on its unpacked small-matrix kernels (a measured
     /// 3x over one (8, 384, 128) call). Each block is one BLAS call computing every element as the same K-long sum.
     @inline(__always)
@@ -92,7 +93,7 @@ extension TensorScalar {
         let few = m <= 32
         let byRows = !few && m >= n
         let extent = byRows ? m : n
-        let block = few ? 128 : (extent <= 256 ? 64 : extent <= 1024 ? 128 : 256)
+        let block = few ? 128 : (extent <= 512 ? 64 : extent <= 1024 ? 128 : 256)
         let blocks = (extent + block - 1) / block
         let work = m * n * k
         if blocks <= 1 || (!few && work < Parallel.minimumParallelWork) {

@@ -64,8 +64,13 @@ extension Tensor {
         let out = view(sh, strides, offset + start * strides[ax])
         let parentShape = shape
         return out.record("slice", [self]) { g in
-            let full = Tensor.zeros(parentShape)
             let cs = Tensor.contiguousStrides(parentShape)
+            if let into = self.grad, !self.gradShared {
+                // the parent already has a gradient of its own (an earlier slice of it): add into its region only
+                Kernels.scatterAdd(into: into.pointer, offset: start * cs[ax], strides: cs, shape: sh, from: g.pointer)
+                return
+            }
+            let full = Tensor.zeros(parentShape)
             Kernels.scatterAdd(into: full.pointer, offset: start * cs[ax], strides: cs, shape: sh, from: g.pointer)
             self.accumulateGrad(full)
         }
