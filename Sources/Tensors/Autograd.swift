@@ -46,6 +46,13 @@ extension Tensor {
         Kernels.addInPlace(target, g)
     }
 
+    /// Like `accumulateGrad`, for a gradient buffer nobody else holds (just allocated by a rule): it becomes this
+    /// tensor's own gradient, so later rules may add into it in place (`linear` does, in its GEMM).
+    func takeOrAccumulateGrad(_ g: Tensor) {
+        guard needsGrad else { return }
+        if grad == nil, g.isContiguous, g.shape == shape { grad = g; gradShared = false } else { accumulateGrad(g) }
+    }
+
     /// Backpropagates from this scalar through every recorded op, adding into the leaves' `grad`.
     /// The graph is released afterwards (as in PyTorch without `retain_graph`), so each forward pass can be
     /// differentiated once; leaf gradients keep accumulating until `zeroGrad()`.

@@ -32,7 +32,7 @@ extension Tensor {
                     let gx = Tensor(uninitialized: self.shape)
                     S.gemm(transA: false, transB: false, m: n, n: fin, k: fout, alpha: 1, a: g.pointer, lda: fout, b: w.pointer, ldb: fin,
                            beta: 0, c: gx.pointer, ldc: fin)
-                    self.accumulateGrad(gx)
+                    self.takeOrAccumulateGrad(gx)
                 }
             }
             if weight.needsGrad {

@@ -55,7 +55,11 @@ public final class KVCache {
         let old = lengths[layer], t = k.shape[2], need = old + t
         func grow(_ store: Tensor<Float>?, like x: Tensor<Float>) -> Tensor<Float> {
             let bh = x.shape[0] * x.shape[1], d = x.shape[3]
-            if let store, store.shape[2] >= need, store.shape[0] == x.shape[0], store.shape[1] == x.shape[1], store.shape[3] == d { return store }
+            if let store {
+                precondition(store.shape[0] == x.shape[0] && store.shape[1] == x.shape[1] && store.shape[3] == d,
+                             "KV cache of shape \(store.shape) cannot take \(x.shape): one cache per batch")
+                if store.shape[2] >= need { return store }
+            }
             let oldCap = store?.shape[2] ?? 0
             let cap = Swift.max(need, reserve, oldCap * 2)
             let fresh = Tensor<Float>(uninitialized: [x.shape[0], x.shape[1], cap, d])

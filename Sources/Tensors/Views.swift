@@ -72,7 +72,7 @@ extension Tensor {
             }
             let full = Tensor.zeros(parentShape)
             Kernels.scatterAdd(into: full.pointer, offset: start * cs[ax], strides: cs, shape: sh, from: g.pointer)
-            self.accumulateGrad(full)
+            self.takeOrAccumulateGrad(full)
         }
     }
 

@@ -149,6 +149,43 @@ func gradCheck(_ name: String, _ inputs: [TD], eps: Double = 1e-6, tol: Double =
         gradCheck("transposed q view", [qt, k, v]) { Tensor.attention(q: $0[0].transpose(1, 2), k: $0[1], v: $0[2], causal: true) }
     }
 
+    /// The fused linear map: bias in the GEMM, dW in W's layout, and dx accumulated by the GEMM when the input
+    /// already has a gradient (two maps of one input, as q, k and v read the same x); two slices of one tensor
+    /// add into its gradient.
+    @Test func linearAndRepeatedUse() {
+        let x = leaf([2, 3, 4], seed: 57), w1 = leaf([5, 4], seed: 58), b1 = leaf([5], seed: 59), w2 = leaf([3, 4], seed: 60)
+        gradCheck("linear with bias", [x, w1, b1]) { $0[0].linear(weight: $0[1], bias: $0[2]) }
+        gradCheck("two linears of one input", [x, w1, b1, w2]) {
+            $0[0].linear(weight: $0[1], bias: $0[2]).sum(axis: 2) + $0[0].linear(weight: $0[3], bias: nil).sum(axis: 2)
+        }
+        gradCheck("two slices of one tensor", [leaf([4, 6], seed: 61)]) { $0[0].slice(axis: 0, 0, 2) * $0[0].slice(axis: 0, 1, 3) }
+    }
+
+    /// Longer than one 64-row causal block (the masked triangle is skipped block by block), with a KV-cache
+    /// offset and grouped heads, and the one-query decoding path.
+    @Test func attentionAcrossCausalBlocksAndDecoding() {
+        let q = leaf([1, 2, 70, 2], seed: 48), k = leaf([1, 1, 75, 2], seed: 49), v = leaf([1, 1, 75, 2], seed: 50)
+        gradCheck("causal, two query blocks, offset 5", [q, k, v]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2], causal: true) }
+        let q1 = leaf([2, 2, 1, 4], seed: 51), k1 = leaf([2, 2, 6, 4], seed: 52), v1 = leaf([2, 2, 6, 3], seed: 53)
+        gradCheck("one query (decoding)", [q1, k1, v1]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2], causal: true, keyStart: [0, 2]) }
+    }
+
+    @Test func blockedAttentionMatchesComposedOps() {
+        // 130 queries over 134 keys (3 causal blocks), batch row 1 hiding its first 3 keys
+        let t = 130, s = 134
+        let q = leaf([2, 1, t, 3], seed: 54), k = leaf([2, 1, s, 3], seed: 55), v = leaf([2, 1, s, 2], seed: 56)
+        let fused = Tensor.attention(q: q, k: k, v: v, causal: true, keyStart: [0, 3])
+        for b in 0..<2 {
+            var mask: [Bool] = []
+            for i in 0..<t { for j in 0..<s { mask.append(j > i + (s - t) || (b == 1 && j < 3)) } }
+            let qb = q.slice(axis: 0, b, b + 1), kb = k.slice(axis: 0, b, b + 1), vb = v.slice(axis: 0, b, b + 1)
+            let scores = qb.matmul(kb.mT) * (1 / 3.0.squareRoot())
+            let composed = scores.maskedFill(mask, shape: [t, s], value: -.infinity).softmax().matmul(vb)
+            let f = fused.slice(axis: 0, b, b + 1)
+            for (a, c) in zip(f.scalars, composed.scalars) { #expect(abs(a - c) < 1e-12) }
+        }
+    }
+
     @Test func attentionMatchesComposedOps() {
         let q = leaf([1, 2, 4, 3], seed: 39), k = leaf([1, 2, 4, 3], seed: 40), v = leaf([1, 2, 4, 3], seed: 41)
         let fused = Tensor.attention(q: q, k: k, v: v, causal: true)
