@@ -30,20 +30,27 @@ enum TensorBench {
         return Double(u.ru_maxrss) / 1024
     }
 
-    /// Median ms per step (forward, backward, AdamW) after 3 warm-up steps; run in a child process so the
-    /// peak RSS belongs to this step alone.
-    static func trainStep(steps: Int) -> [String: Double] {
+    /// The benchmark's model and one training step of it (forward, backward, AdamW) on fixed random tokens;
+    /// `OpProfile.mark()` starts each step's forward clock (a no-op branch when the profiler is off).
+    static func makeStep() -> (model: DecoderTransformer, step: () -> Void) {
         let m = DecoderTransformer(config, seed: 0)
         let opt = Adam.adamW(m.namedParameters(), learningRate: 1e-3, weightDecay: 0.01)
         var rng = TensorRNG(seed: 1)
         let ids = (0..<(8 * 256)).map { _ in Int(rng.next() % 128) }
         let targets = (0..<(8 * 256)).map { _ in Int(rng.next() % 128) }
-        func step() {
+        return (m, {
             m.zeroGrad()
+            if OpProfile.enabled { OpProfile.mark() }
             let loss = m(ids, batch: 8).crossEntropy(targets: targets)
             loss.backward()
             opt.step()
-        }
+        })
+    }
+
+    /// Median ms per step (forward, backward, AdamW) after 3 warm-up steps; run in a child process so the
+    /// peak RSS belongs to this step alone.
+    static func trainStep(steps: Int) -> [String: Double] {
+        let (m, step) = makeStep()
         for _ in 0..<3 { step() }
         var times: [Double] = [], cpu: [Double] = []
         for _ in 0..<steps {
@@ -58,18 +65,7 @@ enum TensorBench {
 
     /// The same step with `OpProfile` on: where the time and the allocations go, op by op (`gtr-bench profile`).
     static func profile(steps: Int) -> String {
-        let m = DecoderTransformer(config, seed: 0)
-        let opt = Adam.adamW(m.namedParameters(), learningRate: 1e-3, weightDecay: 0.01)
-        var rng = TensorRNG(seed: 1)
-        let ids = (0..<(8 * 256)).map { _ in Int(rng.next() % 128) }
-        let targets = (0..<(8 * 256)).map { _ in Int(rng.next() % 128) }
-        func step() {
-            m.zeroGrad()
-            OpProfile.mark()
-            let loss = m(ids, batch: 8).crossEntropy(targets: targets)
-            loss.backward()
-            opt.step()
-        }
+        let (_, step) = makeStep()
         for _ in 0..<3 { step() }
         OpProfile.enabled = true
         OpProfile.reset()
