@@ -16,7 +16,8 @@ import Synchronization
 /// its kernel runs inline on that thread: same chunks, same result.
 public final class WorkerPool: @unchecked Sendable {
     public let threads: Int
-    /// How long an idle worker spins before it sleeps: kernels of a training step arrive microseconds apart.
+    /// How long an idle worker spins before it sleeps (GTR_SPIN_US, default 2,000 µs): kernels of a training
+    /// step arrive microseconds apart.
     static let spinNanoseconds: UInt64 = UInt64(ProcessInfo.processInfo.environment["GTR_SPIN_US"].flatMap { UInt64($0) } ?? 2_000) * 1_000
     /// The current job's ticket: generation (bits 40…63), chunk count (20…39), next unclaimed chunk (0…19). A
     /// chunk is claimed by a compare-exchange that also checks the generation, so a worker that woke late for an
