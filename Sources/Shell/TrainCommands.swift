@@ -93,6 +93,23 @@ extension Shell {
         if let r = training, r.currentState == .running || r.currentState == .paused {
             throw CommandError("run \(r.id) is \(r.currentState.word): train stop first (train resume run=\(r.id) can continue it later)")
         }
+        let c = try trainerConfig(a)
+        let corrections = try trainingCorrections(c)
+        let source: Policy
+        if let dir = a.string("model") { source = try PolicyRegistry.load(from: resolve(dir)) } else { source = try requireModel() }
+        let model = try PolicyRegistry.trainableCopy(of: source)
+        let trainer = try Trainer(config: c, model: model, corrections: corrections)
+        let id = nextRunID()
+        let run = TrainingRun(id: id, dir: runsDirectory.appendingPathComponent(String(id)), trainer: trainer, parent: nil)
+        try writeRunFile(run)
+        try run.checkpointIfNeeded()
+        out("run \(id): \(c.algo.rawValue) on \(c.env), \(c.updates) updates × \(c.envs) envs × \(c.steps) steps, lr \(c.lr), λ \(c.lambda), seed \(c.seed)"
+            + (trainer.corrections.map { ", corrector \($0.name)" } ?? "") + "; checkpoints in \(run.dir.path)")
+        try launch(run, initialEvaluation: true)
+    }
+
+    /// The run configuration `train start` and `experiment` read from their options (checked, env options included).
+    func trainerConfig(_ a: Arguments) throws -> TrainerConfig {
         var c = TrainerConfig()
         if let v = a.string("algo") { c.algo = TrainingAlgorithm(rawValue: v)! }
         c.env = a.string("env") ?? c.env
@@ -129,18 +146,7 @@ extension Shell {
         do { let e = try EnvironmentRegistry.make(c.env); try e.reset(seed: 0, options: c.options) } catch let e as EnvironmentError {
             throw CommandError("env_options: \(e.description)")
         }
-        let corrections = try trainingCorrections(c)
-        let source: Policy
-        if let dir = a.string("model") { source = try PolicyRegistry.load(from: resolve(dir)) } else { source = try requireModel() }
-        let model = try PolicyRegistry.trainableCopy(of: source)
-        let trainer = try Trainer(config: c, model: model, corrections: corrections)
-        let id = nextRunID()
-        let run = TrainingRun(id: id, dir: runsDirectory.appendingPathComponent(String(id)), trainer: trainer, parent: nil)
-        try writeRunFile(run)
-        try run.checkpointIfNeeded()
-        out("run \(id): \(c.algo.rawValue) on \(c.env), \(c.updates) updates × \(c.envs) envs × \(c.steps) steps, lr \(c.lr), λ \(c.lambda), seed \(c.seed)"
-            + (trainer.corrections.map { ", corrector \($0.name)" } ?? "") + "; checkpoints in \(run.dir.path)")
-        try launch(run, initialEvaluation: true)
+        return c
     }
 
     /// The corrector a run calls (nil for `algo=ppo`), wired to the session log's cache and ledger.

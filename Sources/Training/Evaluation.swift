@@ -13,6 +13,11 @@ public struct EvalReport: Sendable {
     public var legalActions = 0
     public var recognised = 0
     public var recognisable = 0
+    /// Steps whose thought is state-relevant (`StateRelevance`), of the steps where relevance is defined.
+    public var relevant = 0
+    public var namesCards = 0
+    public var consistentFormula = 0
+    public var relevanceJudged = 0
     public var thoughtTokens = 0
     public var distinct1 = 0.0
     public var distinct2 = 0.0
@@ -23,11 +28,14 @@ public struct EvalReport: Sendable {
     public var legalRate: Double { steps == 0 ? 0 : Double(legalActions) / Double(steps) }
     public var recognitionRate: Double? { recognisable == 0 ? nil : Double(recognised) / Double(recognisable) }
     public var meanThoughtTokens: Double { steps == 0 ? 0 : Double(thoughtTokens) / Double(steps) }
+    public var relevanceRate: Double? { relevanceJudged == 0 ? nil : Double(relevant) / Double(relevanceJudged) }
 
     public var lines: [String] {
         var l = [String(format: "success %.1f%% (%d/%d), mean return %.3f, %d steps", successRate * 100, successes, episodes, meanReturn, steps)]
         l.append(String(format: "valid JSON %.1f%%, legal action %.1f%%", validRate * 100, legalRate * 100)
-                 + (recognitionRate.map { String(format: ", card recognition %.1f%%", $0 * 100) } ?? ""))
+                 + (recognitionRate.map { String(format: ", card recognition %.1f%%", $0 * 100) } ?? "")
+                 + (relevanceRate.map { String(format: ", state relevance %.1f%% (cards named %.1f%%, consistent formula %.1f%%)", $0 * 100,
+                                                     Double(namesCards) * 100 / Double(relevanceJudged), Double(consistentFormula) * 100 / Double(relevanceJudged)) } ?? ""))
         l.append(String(format: "thought length %.1f tokens, distinct-1 %.3f, distinct-2 %.3f, self-BLEU %.3f", meanThoughtTokens, distinct1, distinct2, selfBLEU))
         return l
     }
@@ -77,7 +85,14 @@ public enum AgentEvaluation {
                 if parse.valid && o.finished { report.validJSON += 1 }
                 if let r = StateFacts.of(e).recognised(by: parse.json) { report.recognisable += 1; if r { report.recognised += 1 } }
                 report.thoughtTokens += o.spans.actionTokenStart
-                thoughts.append(parse.json?["thoughts"]?.stringValue ?? String(o.text.prefix(o.spans.actionCharOffset ?? o.text.count)))
+                let thought = parse.json?["thoughts"]?.stringValue ?? String(o.text.prefix(o.spans.actionCharOffset ?? o.text.count))
+                thoughts.append(thought)
+                if let r = e.stateRelevance(of: thought) {
+                    report.relevanceJudged += 1
+                    if r.relevant { report.relevant += 1 }
+                    if r.namesCards { report.namesCards += 1 }
+                    if r.consistentFormula { report.consistentFormula += 1 }
+                }
                 let step = try active[k].apply(.modelOutput(o.text), source: .agent)
                 if step.parsed?.legal == true { report.legalActions += 1 }
                 if step.done { finished.append(k) }

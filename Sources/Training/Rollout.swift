@@ -45,6 +45,9 @@ public struct RolloutStep: Sendable {
     public var legal: Bool
     /// Whether the thought read the state right (card recognition), where the env can tell.
     public var recognised: Bool?
+    /// Whether the thought names the dealt cards and a formula consistent with the state (`StateRelevance`), where
+    /// the env can tell.
+    public var relevant: Bool? = nil
     /// The executed action, or `(invalid)`.
     public var action: String
     /// The corrector's review of the step, when one was asked.
@@ -176,7 +179,10 @@ public final class RolloutCollector {
         var finished: [(Double, Bool)] = []
         for p in pending {
             let k = p.envIndex, ep = sessions[k], o = p.output
-            let recognised = StateFacts.of(ep.env).recognised(by: ep.env.strictParse(o.text).json)
+            let json = ep.env.strictParse(o.text).json
+            let recognised = StateFacts.of(ep.env).recognised(by: json)
+            let thought = json?["thoughts"]?.stringValue ?? String(o.text.prefix(o.spans.actionCharOffset ?? o.text.count))
+            let relevant = ep.env.stateRelevance(of: thought)?.relevant
             let s = try ep.apply(.modelOutput(o.text), source: .agent)
             applied[k].append(o.text)
             var reward = s.reward, done = s.done, truncation: String?
@@ -186,7 +192,7 @@ public final class RolloutCollector {
             out.append(RolloutStep(envIndex: k, episode: ep.number, t: s.t, input: p.input, output: o,
                                    weightedLogProb: o.weightedLogProb(lambda: lambda), reward: reward,
                                    bonus: bonus.map { p.valid ? $0.amount : 0 } ?? 0, done: done, valid: p.valid,
-                                   legal: s.parsed?.legal == true, recognised: recognised, action: s.action,
+                                   legal: s.parsed?.legal == true, recognised: recognised, relevant: relevant, action: s.action,
                                    review: reviews[k], truncation: truncation))
             if done {
                 let ret = ep.episodeReturn - s.reward + reward

@@ -195,6 +195,8 @@ public final class Trainer: RolloutReviewer {
         }
         let rec = flat.compactMap(\.recognised)
         if !rec.isEmpty { m["recognition"] = Double(rec.filter { $0 }.count) / Double(rec.count) }
+        let rel = flat.compactMap(\.relevant)
+        if !rel.isEmpty { m["relevance"] = Double(rel.filter { $0 }.count) / Double(rel.count) }
         let thoughts = flat.map { Trainer.thoughtText($0.output) }
         m["distinct1"] = ThoughtDiversity.distinct(thoughts, n: 1)
         m["distinct2"] = ThoughtDiversity.distinct(thoughts, n: 2)
@@ -251,11 +253,20 @@ public final class Trainer: RolloutReviewer {
         let g = try AgentEvaluation.run(policy, env: config.env, options: options, episodes: config.evalEpisodes, seed: config.evalSeed,
                                         config: greedy, batch: config.envs)
         m["eval_success_greedy"] = g.successRate; m["eval_return_greedy"] = g.meanReturn; m["eval_valid_greedy"] = g.validRate
+        m["eval_legal_greedy"] = g.legalRate
+        if let r = g.recognitionRate { m["eval_recognition_greedy"] = r }
+        if let r = g.relevanceRate { m["eval_relevance_greedy"] = r }
+        m["eval_distinct1_greedy"] = g.distinct1; m["eval_distinct2_greedy"] = g.distinct2
+        m["eval_self_bleu_greedy"] = g.selfBLEU; m["eval_thought_len_greedy"] = g.meanThoughtTokens
         var sampled = generationConfig
         sampled.seed = config.seed &+ 0xE7A1
         let s = try AgentEvaluation.run(policy, env: config.env, options: options, episodes: config.evalEpisodes, seed: config.evalSeed,
                                         config: sampled, batch: config.envs)
         m["eval_success_sampled"] = s.successRate; m["eval_return_sampled"] = s.meanReturn
+        m["eval_valid_sampled"] = s.validRate; m["eval_legal_sampled"] = s.legalRate
+        if let r = s.recognitionRate { m["eval_recognition_sampled"] = r }
+        if let r = s.relevanceRate { m["eval_relevance_sampled"] = r }
+        m["eval_distinct2_sampled"] = s.distinct2; m["eval_self_bleu_sampled"] = s.selfBLEU
     }
 
     // MARK: the corrector at every valid step (RolloutReviewer)
