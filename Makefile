@@ -9,7 +9,7 @@ SWIFT_TEST := swift test -c release -Xswiftc -enable-testing
 # core); a core type inherited from the environment would override that choice, so it is not passed on.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: run test bench bench-peers setup build clean alfworld conformance
+.PHONY: run test bench bench-peers setup build clean alfworld conformance experiment experiment-household
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -31,6 +31,15 @@ test: setup
 bench: setup
 	$(SWIFT_RELEASE) --product gtr-bench && $(SWIFT_RELEASE) --product gtr
 	@.build/release/gtr-bench
+
+# The thought-collapse experiment (issue 15): PPO vs GTR vs SFT-only on Points24, 3 seeds each, from the shipped
+# default agent; prints the table and writes docs/collapse-report.md, docs/collapse-results.json and the plots.
+experiment: build
+	.build/release/gtr run sessions/collapse.gtr
+
+# The household version: SFT of a household agent, then PPO vs GTR, 2 seeds each (docs/household-*).
+experiment-household: build
+	.build/release/gtr run sessions/collapse-household.gtr
 
 # PyTorch side by side with gtr on the same training step (issue 4) and on the default agent's batched greedy
 # generation (issue 14; gtr-bench writes the inputs and its own answers, the script checks it reproduces them).

@@ -12,8 +12,10 @@ public struct ExpertAnswer: Sendable, Equatable {
 /// screen), the current formula, a state-specific thought in one of several phrasings, and the right next
 /// action. Phrasing is drawn from `rng`, the facts come from the state and the solver.
 public enum Expert {
-    /// Supported environments (the card games).
+    /// The card games (whose prompts every tiny-VLM tokenizer also learns).
     public static let environments = ["points24", "ezpoints", "numberline", "blackjack"]
+    /// Every environment with an expert: the card games and the household tasks (what `sft env=` accepts).
+    public static let sftEnvironments = environments + ["alfworld"]
 
     /// - Parameter targetFormula: for Points24 / EZPoints, the solution to follow when it still completes the
     ///   current formula (the oracle corrector passes the episode's target so corrections stay on one formula).

@@ -93,6 +93,7 @@ extension Shell {
         out("")
         for l in report.summaryTable { out(l) }
         out("")
+        if !report.taskTypeTable.isEmpty { for l in report.taskTypeTable { out(l) }; out("") }
         for l in report.perSeedTable { out(l) }
         out("")
         for l in report.facts { out("- " + l) }

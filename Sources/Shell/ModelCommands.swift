@@ -57,7 +57,7 @@ extension Shell {
         CommandSpec(name: "sft", group: "agent",
                     summary: "train the tiny VLM on N expert steps (progress bar, loss curve, held-out metrics), save and load it",
                     example: "sft env=numberline steps=500 epochs=2 out=nl-agent",
-                    options: [OptionSpec("env", .choice(Expert.environments), default: SFTConfig().env), OptionSpec("steps", .int(1...1_000_000), default: String(SFTConfig().steps)),
+                    options: [OptionSpec("env", .choice(Expert.sftEnvironments), default: SFTConfig().env), OptionSpec("steps", .int(1...1_000_000), default: String(SFTConfig().steps)),
                               OptionSpec("epochs", .int(1...1000), default: String(SFTConfig().epochs)), OptionSpec("batch", .int(1...1024), default: String(SFTConfig().batch)),
                               OptionSpec("lr", .number(1e-7...0.999)), OptionSpec("seed", .seed, default: String(SFTConfig().seed)),
                               OptionSpec("held_out", .int(0...100_000), default: String(SFTConfig().heldOut)), OptionSpec("out", .path, "DIR, or default (replaces the default agent)"),

@@ -22,6 +22,8 @@ public struct EvalReport: Sendable {
     public var distinct1 = 0.0
     public var distinct2 = 0.0
     public var selfBLEU = 0.0
+    /// Episodes and successes by task type, for envs whose info names one (`task_type`: the household tasks).
+    public var byTaskType: [String: (episodes: Int, successes: Int)] = [:]
 
     public var successRate: Double { episodes == 0 ? 0 : Double(successes) / Double(episodes) }
     public var validRate: Double { steps == 0 ? 0 : Double(validJSON) / Double(steps) }
@@ -37,6 +39,9 @@ public struct EvalReport: Sendable {
                  + (relevanceRate.map { String(format: ", state relevance %.1f%% (cards named %.1f%%, consistent formula %.1f%%)", $0 * 100,
                                                      Double(namesCards) * 100 / Double(relevanceJudged), Double(consistentFormula) * 100 / Double(relevanceJudged)) } ?? ""))
         l.append(String(format: "thought length %.1f tokens, distinct-1 %.3f, distinct-2 %.3f, self-BLEU %.3f", meanThoughtTokens, distinct1, distinct2, selfBLEU))
+        if !byTaskType.isEmpty {
+            l.append("by task type: " + byTaskType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.successes)/\($0.value.episodes)" }.joined(separator: ", "))
+        }
         return l
     }
 }
@@ -100,6 +105,12 @@ public enum AgentEvaluation {
             for k in finished.reversed() {
                 returns.append(active[k].episodeReturn)
                 if active[k].succeeded { report.successes += 1 }
+                if let kind = active[k].env.info["task_type"]?.stringValue, !kind.isEmpty {
+                    var e = report.byTaskType[kind] ?? (0, 0)
+                    e.episodes += 1
+                    if active[k].succeeded { e.successes += 1 }
+                    report.byTaskType[kind] = e
+                }
                 active.remove(at: k)
                 progress(returns.count)
             }

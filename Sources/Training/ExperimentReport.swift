@@ -98,6 +98,20 @@ public struct ExperimentReport: Sendable {
         return lines
     }
 
+    /// Held-out success by task type (household tasks), when the env names types: initial and mean ± std per algorithm.
+    public var taskTypeTable: [String] {
+        let prefix = "eval_success_greedy_"
+        let kinds = Set(result.cells.flatMap { c in c.history.flatMap { $0.values.keys.filter { $0.hasPrefix(prefix) } } }).sorted()
+        guard !kinds.isEmpty else { return [] }
+        var lines = ["| policy | " + kinds.map { String($0.dropFirst(prefix.count)) }.joined(separator: " | ") + " |",
+                     "|---|" + String(repeating: "---|", count: kinds.count)]
+        if let i = initial { lines.append("| initial (SFT) | " + kinds.map { ExperimentReport.fmt(i[$0], percent: true) }.joined(separator: " | ") + " |") }
+        for a in result.config.algos where !cells(a).isEmpty {
+            lines.append("| \(a.rawValue) | " + kinds.map { ExperimentReport.fmt(finals(a, $0), percent: true) }.joined(separator: " | ") + " |")
+        }
+        return lines
+    }
+
     /// Relative change of the mean final value from the initial policy's, in percent.
     public func change(_ algo: TrainingAlgorithm, _ metric: String) -> Double? {
         guard let i = initial?[metric], i != 0 else { return nil }
@@ -164,6 +178,7 @@ public struct ExperimentReport: Sendable {
                  + "(\"sampled\": temperature \(b.temperature)); evaluated before training and every \(b.evalEvery) update(s).")
         l.append(String(format: "Wall time %.1f min, %d run(s) at once.", result.seconds / 60, result.threads))
         l += ["", "## Final held-out evaluation, mean ± std over seeds", ""] + summaryTable
+        if !taskTypeTable.isEmpty { l += ["", "## Held-out success by task type (greedy)", ""] + taskTypeTable }
         l += ["", "## Every run", ""] + perSeedTable
         l += ["", "## Collapse facts", ""] + facts.map { "- " + $0 }
         return l.joined(separator: "\n") + "\n"
