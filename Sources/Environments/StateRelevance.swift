@@ -10,14 +10,21 @@
 ///    often than dealt, and begins with the formula written so far (spaces ignored; always true at the start).
 ///    The formula need not be a solution: relevance asks whether the reasoning is about this state, not whether
 ///    it is right.
-/// Games without cards to name (NumberLine, Blackjack, the household tasks) have no relevance (nil).
+///
+/// For the household tasks a thought is state-relevant when it (1) names where the agent is (the name of a
+/// receptacle at its location, e.g. "countertop 1", or "middle of the room" before it has gone anywhere) and (2)
+/// names the object type the task is about (e.g. "plate"), both case-insensitive.
+///
+/// NumberLine and Blackjack have nothing comparable to name (nil).
 public struct StateRelevance: Sendable, Equatable {
-    public var namesCards: Bool
-    public var consistentFormula: Bool
-    public var relevant: Bool { namesCards && consistentFormula }
+    /// Cards named (formula games); the agent's place named (household).
+    public var namesState: Bool
+    /// A formula consistent with the state (formula games); the task's object named (household).
+    public var consistent: Bool
+    public var relevant: Bool { namesState && consistent }
 
-    public init(namesCards: Bool, consistentFormula: Bool) {
-        self.namesCards = namesCards; self.consistentFormula = consistentFormula
+    public init(namesState: Bool, consistent: Bool) {
+        self.namesState = namesState; self.consistent = consistent
     }
 
     /// A piece of a thought: a number, an operator or bracket, `=`, or anything else (a separator).
@@ -91,14 +98,25 @@ public struct StateRelevance: Sendable, Equatable {
             let operands = pieces(f).compactMap { if case let .number(n) = $0.piece { return n } else { return nil } }
             return isSubMultiset(operands, of: cards) && f.hasPrefix(prefix)
         }
-        return StateRelevance(namesCards: names, consistentFormula: consistent)
+        return StateRelevance(namesState: names, consistent: consistent)
+    }
+
+    /// Relevance of a household thought: the agent's place (`places`: names of the receptacles where it stands; empty
+    /// in the middle of the room) and the task's object type.
+    public static func of(thought: String, places: [String], objectType: String) -> StateRelevance {
+        let t = thought.lowercased()
+        let place = places.isEmpty ? t.contains("middle of the room") : places.contains { t.contains($0.lowercased()) }
+        return StateRelevance(namesState: place, consistent: !objectType.isEmpty && t.contains(objectType.lowercased()))
     }
 }
 
 extension Environment {
-    /// The state relevance of a thought written in the current state; nil for games without cards to name.
+    /// The state relevance of a thought written in the current state; nil for games with nothing to name.
     public func stateRelevance(of thought: String) -> StateRelevance? {
-        guard let g = self as? FormulaCardGame else { return nil }
-        return StateRelevance.of(thought: thought, cards: g.numbers, written: g.formulaText)
+        if let g = self as? FormulaCardGame { return StateRelevance.of(thought: thought, cards: g.numbers, written: g.formulaText) }
+        if let h = self as? Household, let w = h.world, let goal = h.goal {
+            return StateRelevance.of(thought: thought, places: w.here.map { w.name($0) }, objectType: goal.objectType)
+        }
+        return nil
     }
 }

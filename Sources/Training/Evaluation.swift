@@ -15,8 +15,8 @@ public struct EvalReport: Sendable {
     public var recognisable = 0
     /// Steps whose thought is state-relevant (`StateRelevance`), of the steps where relevance is defined.
     public var relevant = 0
-    public var namesCards = 0
-    public var consistentFormula = 0
+    public var namesState = 0
+    public var consistent = 0
     public var relevanceJudged = 0
     public var thoughtTokens = 0
     public var distinct1 = 0.0
@@ -36,8 +36,8 @@ public struct EvalReport: Sendable {
         var l = [String(format: "success %.1f%% (%d/%d), mean return %.3f, %d steps", successRate * 100, successes, episodes, meanReturn, steps)]
         l.append(String(format: "valid JSON %.1f%%, legal action %.1f%%", validRate * 100, legalRate * 100)
                  + (recognitionRate.map { String(format: ", card recognition %.1f%%", $0 * 100) } ?? "")
-                 + (relevanceRate.map { String(format: ", state relevance %.1f%% (cards named %.1f%%, consistent formula %.1f%%)", $0 * 100,
-                                                     Double(namesCards) * 100 / Double(relevanceJudged), Double(consistentFormula) * 100 / Double(relevanceJudged)) } ?? ""))
+                 + (relevanceRate.map { String(format: ", state relevance %.1f%% (state named %.1f%%, consistent %.1f%%)", $0 * 100,
+                                                     Double(namesState) * 100 / Double(relevanceJudged), Double(consistent) * 100 / Double(relevanceJudged)) } ?? ""))
         l.append(String(format: "thought length %.1f tokens, distinct-1 %.3f, distinct-2 %.3f, self-BLEU %.3f", meanThoughtTokens, distinct1, distinct2, selfBLEU))
         if !byTaskType.isEmpty {
             l.append("by task type: " + byTaskType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.successes)/\($0.value.episodes)" }.joined(separator: ", "))
@@ -95,8 +95,8 @@ public enum AgentEvaluation {
                 if let r = e.stateRelevance(of: thought) {
                     report.relevanceJudged += 1
                     if r.relevant { report.relevant += 1 }
-                    if r.namesCards { report.namesCards += 1 }
-                    if r.consistentFormula { report.consistentFormula += 1 }
+                    if r.namesState { report.namesState += 1 }
+                    if r.consistent { report.consistent += 1 }
                 }
                 let step = try active[k].apply(.modelOutput(o.text), source: .agent)
                 if step.parsed?.legal == true { report.legalActions += 1 }

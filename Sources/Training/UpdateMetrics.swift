@@ -25,7 +25,7 @@ public struct UpdateMetrics: Sendable, Equatable, Codable {
         ("corrected", "share of rollout steps that earned a correction (an SFT label)"),
         ("judged_wrong", "share of judged thoughts the corrector said NO to"),
         ("recognition", "card-recognition accuracy of the thoughts (formula games)"),
-        ("relevance", "state relevance of the rollout's thoughts: cards named and a formula consistent with the state"),
+        ("relevance", "state relevance of the rollout's thoughts (StateRelevance: cards and a consistent formula; household: place and task object)"),
         ("distinct1", "distinct unigrams / all unigrams of the rollout's thoughts"),
         ("distinct2", "distinct bigrams / all bigrams of the rollout's thoughts"),
         ("self_bleu", "mean bigram self-BLEU of the rollout's thoughts (1 = all alike)"),
