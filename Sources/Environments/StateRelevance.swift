@@ -102,9 +102,11 @@ public struct StateRelevance: Sendable, Equatable {
     }
 
     /// Relevance of a household thought: the agent's place (`places`: names of the receptacles where it stands; empty
-    /// in the middle of the room) and the task's object type.
-    public static func of(thought: String, places: [String], objectType: String) -> StateRelevance {
+    /// in the middle of the room) and the task's object type (PDDL's "appletype" or a plain "apple").
+    public static func of(thought: String, places: [String], objectType type: String) -> StateRelevance {
         let t = thought.lowercased()
+        var objectType = type.lowercased()
+        if objectType.hasSuffix("type"), objectType.count > 4 { objectType.removeLast(4) }
         let place = places.isEmpty ? t.contains("middle of the room") : places.contains { t.contains($0.lowercased()) }
         return StateRelevance(namesState: place, consistent: !objectType.isEmpty && t.contains(objectType.lowercased()))
     }

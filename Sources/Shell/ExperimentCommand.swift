@@ -68,6 +68,22 @@ extension Shell {
             + "from \(e.initialisation); \(b.updates) updates × \(b.envs) envs × \(b.steps) steps each, held-out \(b.evalEpisodes) episodes "
             + "every \(b.evalEvery) update(s); \(e.parallel) run(s) at once")
         let cells = e.cells
+        // Each run gets a run id (its directory under runs/ reserves it) and logs its metrics like a `train` run, so
+        // `plot compare run=…` and `sql` reach them.
+        var runIDs: [Int] = []
+        for (algo, seed) in cells {
+            let id = nextRunID()
+            let dir = runsDirectory.appendingPathComponent(String(id))
+            do {
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                try Data("experiment run: \(algo.rawValue) seed \(seed)\n".utf8).write(to: dir.appendingPathComponent("experiment.txt"))
+            } catch { throw CommandError("cannot reserve a run directory in \(runsDirectory.path): \(fileProblem(dir, error))") }
+            let configText = (try? String(decoding: JSONEncoder().encode(e.trainerConfig(algo: algo, seed: seed)), as: UTF8.self)) ?? "{}"
+            log?.logTrainingRun(id, parent: nil, algo: algo.rawValue, env: b.env, config: configText, dir: dir.path)
+            runIDs.append(id)
+        }
+        out("runs \(runIDs.first!)…\(runIDs.last!) in the session log: " + zip(cells, runIDs).map { "\($0.1) \($0.0.algo.rawValue)/\($0.0.seed)" }.joined(separator: ", "))
+        let log = self.log, ids = runIDs
         let total = cells.count * b.updates
         let printLock = NSLock()
         let result = try runJob("experiment", total: total) { job -> ExperimentResult in
@@ -78,6 +94,7 @@ extension Shell {
                 switch ev {
                 case let .started(i, algo, seed): job.emit(.message("run \(i + 1)/\(cells.count): \(algo.rawValue) seed \(seed)"))
                 case let .updated(i, m):
+                    log?.logTrainingMetrics(run: ids[i], update: m.update, values: m.values)
                     if m.update > 0 { done += 1 }
                     let cell = cells[i]
                     let keys = ["eval_success_greedy", "eval_distinct2_greedy", "eval_relevance_greedy", "valid", "distinct2", "train_return"]

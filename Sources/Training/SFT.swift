@@ -133,7 +133,9 @@ public enum SFT {
                 if let e = envs[s.env] { env = e } else { env = try EnvironmentRegistry.make(s.env); envs[s.env] = env }
                 let parse = env.strictParse(o.text)
                 if parse.valid && o.finished { valid += 1 }
-                if env.project(o.text).action == s.answer.action { correct += 1 }
+                // Command-style actions are read from the answer (a fresh env has no admissible list to project onto).
+                let action = env.actionsAreCommands ? parse.action : env.project(o.text).action
+                if action == s.answer.action { correct += 1 }
                 if let r = s.truth.recognised(by: parse.json) { recognisable += 1; if r { recognised += 1 } }
                 tokens += o.tokenIDs.count
             }

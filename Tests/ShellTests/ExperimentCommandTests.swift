@@ -22,6 +22,11 @@ import Testing
         #expect(sh.execute("expect $experiment_initial_valid_greedy >= 0 \"initial metrics are published\""), "\(sh.lastOutput)")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("res").path)
         #expect(files.contains("tiny-report.md") && files.contains("tiny-results.json") && files.contains("tiny-eval_distinct2_greedy.png"), "\(files)")
+        // Every run is in the session log like a train run.
+        let log = try #require(sh.log)
+        #expect(try log.trainingMetric(run: 1, name: "eval_distinct2_greedy").map(\.update) == [0, 1])
+        #expect(try log.trainingMetric(run: 3, name: "sft_loss").count == 1)
+        #expect(sh.execute("plot compare run=1,2,3 eval_distinct2_greedy"), "\(sh.lastOutput)")
         let md = try String(contentsOf: dir.appendingPathComponent("res/tiny-report.md"), encoding: .utf8)
         #expect(md.contains("1 seed(s) (1) × ppo, gtr, sft-only; 1 updates × 2 envs × 2 steps"), "\(md)")
     }
