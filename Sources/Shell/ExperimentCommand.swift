@@ -82,8 +82,8 @@ extension Shell {
             log?.logTrainingRun(id, parent: nil, algo: algo.rawValue, env: b.env, config: configText, dir: dir.path)
             runIDs.append(id)
         }
-        out("runs \(runIDs.first!)…\(runIDs.last!) in the session log: " + zip(cells, runIDs).map { "\($0.1) \($0.0.algo.rawValue)/\($0.0.seed)" }.joined(separator: ", "))
-        let log = self.log, ids = runIDs
+        out("runs \(runIDs.first!)…\(runIDs.last!) in the session log, each trained policy in \(runsDirectory.path)/<run>/final: " + zip(cells, runIDs).map { "\($0.1) \($0.0.algo.rawValue)/\($0.0.seed)" }.joined(separator: ", "))
+        let log = self.log, ids = runIDs, dirs = runIDs.map { runsDirectory.appendingPathComponent(String($0)) }
         let total = cells.count * b.updates
         let printLock = NSLock()
         let result = try runJob("experiment", total: total) { job -> ExperimentResult in
@@ -104,7 +104,7 @@ extension Shell {
                 case let .finished(i, seconds):
                     job.emit(.message(String(format: "  %@ seed %llu finished in %.1f min", cells[i].algo.rawValue, cells[i].seed, seconds / 60)))
                 }
-            }, shouldStop: { job.token.isCancelled })
+            }, saveFinalModel: { i in dirs[i].appendingPathComponent("final") }, shouldStop: { job.token.isCancelled })
         }
         let report = ExperimentReport(result)
         out("")

@@ -73,10 +73,11 @@ public enum CollapseExperiment {
     }
 
     /// Trains every (algo, seed) from a copy of `initial`. `corrections(algo)` gives each run its own correction
-    /// service (nil: the oracle). Runs are independent: a run's metrics do not depend on `parallel` or on the others.
+    /// service (nil: the oracle); `saveFinalModel(i)` says where run i's trained policy goes (nil: nowhere). Runs are independent: a run's metrics do not depend on `parallel` or on the others.
     public static func run(_ config: ExperimentConfig, initial: Policy,
                            corrections: @escaping @Sendable (TrainingAlgorithm) throws -> CorrectionService? = { _ in nil },
                            onEvent: @escaping @Sendable (Event) -> Void = { _ in },
+                           saveFinalModel: @escaping @Sendable (Int) -> URL? = { _ in nil },
                            shouldStop: @escaping @Sendable () -> Bool = { false }) throws -> ExperimentResult {
         try config.validate()
         let cells = config.cells
@@ -103,6 +104,8 @@ public enum CollapseExperiment {
                     while !trainer.isFinished && !shouldStop() {
                         if case let .updated(m) = try trainer.step(shouldStop: shouldStop) { history.append(m); onEvent(.updated(cell: i, metrics: m)) }
                     }
+                    // The trained policy, for `model load` and `eval` afterwards.
+                    if let dir = saveFinalModel(i) { try trainer.model.save(to: dir) }
                     let seconds = Date().timeIntervalSince(t0)
                     state.store(i, ExperimentCell(algo: algo, seed: seed, history: history, seconds: seconds, complete: trainer.isFinished))
                     onEvent(.finished(cell: i, seconds: seconds))

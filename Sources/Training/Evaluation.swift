@@ -22,6 +22,10 @@ public struct EvalReport: Sendable {
     public var distinct1 = 0.0
     public var distinct2 = 0.0
     public var selfBLEU = 0.0
+    /// Distinct-2 and self-BLEU of the first thought of each episode only: one thought per held-out state, the same
+    /// states for every policy, so a few long looping episodes cannot dominate (the pooled figures count every step).
+    public var distinct2First = 0.0
+    public var selfBLEUFirst = 0.0
     /// Episodes and successes by task type, for envs whose info names one (`task_type`: the household tasks).
     public var byTaskType: [String: (episodes: Int, successes: Int)] = [:]
 
@@ -38,7 +42,8 @@ public struct EvalReport: Sendable {
                  + (recognitionRate.map { String(format: ", card recognition %.1f%%", $0 * 100) } ?? "")
                  + (relevanceRate.map { String(format: ", state relevance %.1f%% (state named %.1f%%, consistent %.1f%%)", $0 * 100,
                                                      Double(namesState) * 100 / Double(relevanceJudged), Double(consistent) * 100 / Double(relevanceJudged)) } ?? ""))
-        l.append(String(format: "thought length %.1f tokens, distinct-1 %.3f, distinct-2 %.3f, self-BLEU %.3f", meanThoughtTokens, distinct1, distinct2, selfBLEU))
+        l.append(String(format: "thought length %.1f tokens, distinct-1 %.3f, distinct-2 %.3f, self-BLEU %.3f (first thoughts only: distinct-2 %.3f, self-BLEU %.3f)",
+                        meanThoughtTokens, distinct1, distinct2, selfBLEU, distinct2First, selfBLEUFirst))
         if !byTaskType.isEmpty {
             l.append("by task type: " + byTaskType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.successes)/\($0.value.episodes)" }.joined(separator: ", "))
         }
@@ -62,6 +67,7 @@ public enum AgentEvaluation {
                            progress: (Int) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> EvalReport {
         var report = EvalReport()
         var thoughts: [String] = []
+        var firstThoughts: [String] = []
         var returns: [Double] = []
         var next = 0
         var active: [EpisodeSession] = []
@@ -92,6 +98,7 @@ public enum AgentEvaluation {
                 report.thoughtTokens += o.spans.actionTokenStart
                 let thought = parse.json?["thoughts"]?.stringValue ?? String(o.text.prefix(o.spans.actionCharOffset ?? o.text.count))
                 thoughts.append(thought)
+                if e.stepCount == 0 { firstThoughts.append(thought) }
                 if let r = e.stateRelevance(of: thought) {
                     report.relevanceJudged += 1
                     if r.relevant { report.relevant += 1 }
@@ -121,6 +128,8 @@ public enum AgentEvaluation {
         report.distinct1 = ThoughtDiversity.distinct(thoughts, n: 1)
         report.distinct2 = ThoughtDiversity.distinct(thoughts, n: 2)
         report.selfBLEU = ThoughtDiversity.selfBLEU(thoughts)
+        report.distinct2First = ThoughtDiversity.distinct(firstThoughts, n: 2)
+        report.selfBLEUFirst = ThoughtDiversity.selfBLEU(firstThoughts)
         return report
     }
 }

@@ -19,12 +19,13 @@ public struct ExperimentReport: Sendable {
         ("eval_distinct1_greedy", "distinct-1", false),
         ("eval_distinct2_greedy", "distinct-2", false),
         ("eval_self_bleu_greedy", "self-BLEU", false),
+        ("eval_distinct2_first_greedy", "distinct-2 (1st)", false),
         ("eval_thought_len_greedy", "thought tok.", false),
         ("eval_success_sampled", "success (sampled)", true),
     ]
 
     /// Metrics plotted over updates, one PNG each, one line per algorithm (mean over seeds).
-    public static let plotted = ["eval_success_greedy", "eval_distinct2_greedy", "eval_relevance_greedy", "eval_recognition_greedy",
+    public static let plotted = ["eval_success_greedy", "eval_distinct2_greedy", "eval_distinct2_first_greedy", "eval_relevance_greedy", "eval_recognition_greedy",
                                  "eval_valid_greedy", "eval_legal_greedy", "eval_self_bleu_greedy", "train_return", "distinct2", "valid"]
 
     static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
@@ -134,6 +135,7 @@ public struct ExperimentReport: Sendable {
         func pct(_ v: Double?) -> String { v.map { String(format: "%+.0f %%", $0) } ?? "–" }
         for a in result.config.algos where !cells(a).isEmpty {
             var parts = ["distinct-2 \(pct(change(a, "eval_distinct2_greedy")))",
+                         "distinct-2 of first thoughts \(pct(change(a, "eval_distinct2_first_greedy")))",
                          "card recognition \(pct(change(a, "eval_recognition_greedy")))",
                          "state relevance \(pct(change(a, "eval_relevance_greedy")))",
                          "valid JSON \(pct(change(a, "eval_valid_greedy")))",

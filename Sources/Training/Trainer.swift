@@ -258,6 +258,7 @@ public final class Trainer: RolloutReviewer {
         if let r = g.relevanceRate { m["eval_relevance_greedy"] = r }
         m["eval_distinct1_greedy"] = g.distinct1; m["eval_distinct2_greedy"] = g.distinct2
         m["eval_self_bleu_greedy"] = g.selfBLEU; m["eval_thought_len_greedy"] = g.meanThoughtTokens
+        m["eval_distinct2_first_greedy"] = g.distinct2First; m["eval_self_bleu_first_greedy"] = g.selfBLEUFirst
         for (kind, e) in g.byTaskType where e.episodes > 0 { m["eval_success_greedy_\(kind)"] = Double(e.successes) / Double(e.episodes) }
         var sampled = generationConfig
         sampled.seed = config.seed &+ 0xE7A1

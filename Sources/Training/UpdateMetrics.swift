@@ -57,6 +57,8 @@ public struct UpdateMetrics: Sendable, Equatable, Codable {
         ("eval_distinct1_greedy", "held-out thought distinct-1, greedy decoding"),
         ("eval_distinct2_greedy", "held-out thought distinct-2, greedy decoding"),
         ("eval_self_bleu_greedy", "held-out thought self-BLEU, greedy decoding"),
+        ("eval_distinct2_first_greedy", "held-out distinct-2 of each episode's first thought only (one per held-out state), greedy"),
+        ("eval_self_bleu_first_greedy", "held-out self-BLEU of each episode's first thought only, greedy"),
         ("eval_thought_len_greedy", "held-out mean thought length in tokens, greedy decoding"),
         ("eval_success_sampled", "held-out success, sampled at the training temperature"),
         ("eval_return_sampled", "held-out mean return, sampled"),

@@ -27,6 +27,8 @@ import Testing
         #expect(try log.trainingMetric(run: 1, name: "eval_distinct2_greedy").map(\.update) == [0, 1])
         #expect(try log.trainingMetric(run: 3, name: "sft_loss").count == 1)
         #expect(sh.execute("plot compare run=1,2,3 eval_distinct2_greedy"), "\(sh.lastOutput)")
+        // Each trained policy is kept and loads.
+        #expect(sh.execute("model load runs/2/final"), "\(sh.lastOutput)")
         let md = try String(contentsOf: dir.appendingPathComponent("res/tiny-report.md"), encoding: .utf8)
         #expect(md.contains("1 seed(s) (1) × ppo, gtr, sft-only; 1 updates × 2 envs × 2 steps"), "\(md)")
     }
