@@ -184,7 +184,7 @@ public final class TinyVLM: Module, Policy {
         // a forced prefix takes its room from the answer budget
         let budget = min(g.maxNewTokens, contextLength - longest)
         guard budget > 0 else { throw AgentError.contextTooShort(inputTokens: longest, answerTokens: g.maxNewTokens, context: contextLength) }
-        let raw = Autograd.noGrad { generateRows(prompts: prompts, patches: pts, config: g, budget: budget) }
+        let raw = try Autograd.noGrad { try generateRows(prompts: prompts, patches: pts, config: g, budget: budget) }
         guard prefixes != nil else { return raw }
         return try zip(zip(inputs, forced), raw).map { pair, o in
             let (input, prefix) = pair
@@ -197,7 +197,7 @@ public final class TinyVLM: Module, Policy {
         }
     }
 
-    private func generateRows(prompts: [[Int]], patches pts: [[Float]], config g: GenerationConfig, budget: Int) -> [PolicyOutput] {
+    private func generateRows(prompts: [[Int]], patches pts: [[Float]], config g: GenerationConfig, budget: Int) throws -> [PolicyOutput] {
         let b = prompts.count, v = config.transformer.vocabSize, d = config.transformer.dModel
         let temp = g.greedy && g.temperature <= 0 ? 1 : g.temperature
         let (x, pads) = embed(patches: pts, texts: prompts, leftPad: true)
@@ -212,6 +212,8 @@ public final class TinyVLM: Module, Policy {
             var rng: SeededRNG
             var ids: [Int32] = [], lps: [Float] = [], blps: [Float] = [], ents: [Float] = []
             var done = false, next = Int(BPETokenizer.pad)
+            /// The row's logits were not all finite (damaged weights): generation stops with an error.
+            var nonFinite = false
             init(rng: SeededRNG) { self.rng = rng }
         }
         let rows = (0..<b).map { Row(rng: SeededRNG(seed: g.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15)) }
@@ -225,6 +227,7 @@ public final class TinyVLM: Module, Policy {
                     let lr = logits.pointer + r * v
                     var z = [Float](repeating: 0, count: v)
                     for i in 0..<v { z[i] = lr[i] / temp }
+                    guard z.allSatisfy({ $0.isFinite }) else { row.nonFinite = true; row.done = true; return }
                     let tok = Sampler.draw(z, generated: row.ids, config: g, rng: &row.rng)
                     // scored distribution: the tempered logits, without penalty or top-p
                     let (lp, en) = z.withUnsafeBufferPointer { TinyVLM.logProbAndEntropy($0.baseAddress!, v, target: tok.id) }
@@ -232,6 +235,9 @@ public final class TinyVLM: Module, Policy {
                     row.next = tok.id
                     if tok.id == Int(BPETokenizer.eos) { row.done = true }
                 }
+            }
+            if rows.contains(where: { $0.nonFinite }) {
+                throw AgentError.badInput("the model's logits are not finite (NaN or ∞): its weights or inputs are damaged")
             }
             if rows.allSatisfy({ $0.done }) { break }
             let next = rows.map(\.next)

@@ -35,17 +35,37 @@ public struct TinyVLMConfig: Codable, Sendable, Equatable {
     func validate() throws {
         let t = transformer
         guard t.positions == .rope else { throw AgentError.badCheckpoint("the tiny VLM needs RoPE positions") }
-        guard (1...4096).contains(imageSide), downsample >= 1, patch >= 1, imageSide % (downsample * patch) == 0 else {
-            throw AgentError.badCheckpoint("image side \(imageSide) is not a multiple of downsample·patch = \(downsample * patch)")
+        guard (1...4096).contains(imageSide), (1...imageSide).contains(downsample), (1...imageSide).contains(patch),
+              imageSide % (downsample * patch) == 0 else {
+            throw AgentError.badCheckpoint("image side \(imageSide), downsample \(downsample), patch \(patch): the side must be at most 4096 and a multiple of downsample·patch")
         }
-        guard t.dModel > 0, t.heads > 0, t.dModel % t.heads == 0, (t.dModel / t.heads) % 2 == 0, t.layers > 0,
-              t.kvHeads > 0, t.heads % t.kvHeads == 0, (1...65_536).contains(t.ffnHidden), (1...65_536).contains(valueHidden),
-              t.vocabSize > 260, t.vocabSize <= 1 << 20, t.dModel <= 8192, t.layers <= 64 else {
-            throw AgentError.badCheckpoint("implausible transformer shape \(t)")
+        func bad(_ m: String) -> AgentError { .badCheckpoint(m) }
+        guard (1...8192).contains(t.dModel) else { throw bad("dModel \(t.dModel) is not in 1…8192") }
+        guard (1...t.dModel).contains(t.heads), t.dModel % t.heads == 0, (t.dModel / t.heads) % 2 == 0 else {
+            throw bad("heads \(t.heads) must divide dModel \(t.dModel) into heads of even width")
         }
+        guard (1...t.heads).contains(t.kvHeads), t.heads % t.kvHeads == 0 else { throw bad("kvHeads \(t.kvHeads) must divide heads \(t.heads)") }
+        guard (1...64).contains(t.layers) else { throw bad("layers \(t.layers) is not in 1…64") }
+        guard (1...65_536).contains(t.ffnHidden) else { throw bad("ffnHidden \(t.ffnHidden) is not in 1…65536") }
+        guard (1...65_536).contains(valueHidden) else { throw bad("valueHidden \(valueHidden) is not in 1…65536") }
+        guard (261...(1 << 20)).contains(t.vocabSize) else { throw bad("vocabSize \(t.vocabSize) is not in 261…1048576") }
         guard t.maxSequence > patchCount + 2, t.maxSequence <= 1 << 20 else {
             throw AgentError.badCheckpoint("context \(t.maxSequence) cannot hold \(patchCount) visual tokens and a prompt")
         }
+        guard t.normEps.isFinite, t.normEps > 0, t.normEps < 1 else {
+            throw AgentError.badCheckpoint("normEps \(t.normEps) is not a small positive number")
+        }
+        guard t.ropeBase.isFinite, t.ropeBase > 1, t.ropeBase <= 1e9 else {
+            throw AgentError.badCheckpoint("ropeBase \(t.ropeBase) is not in 1…1e9")
+        }
+        // Every other field is bounded above, so this product cannot overflow; it keeps a damaged file from asking for
+        // gigabytes before a single weight is read.
+        let d = t.dModel, perLayer = 4 * d * d + 3 * d * t.ffnHidden
+        let estimate = t.vocabSize * d + t.layers * perLayer + patchDim * d + patchCount * d + d * valueHidden
+        guard estimate <= 256_000_000 else {
+            throw AgentError.badCheckpoint("the shape asks for about \(estimate / 1_000_000) M parameters (at most 256 M)")
+        }
+        guard patchCount * patchDim <= 64_000_000 else { throw AgentError.badCheckpoint("image side \(imageSide) and patch \(patch) are too large") }
     }
 }
 

@@ -15,15 +15,25 @@ extension Module {
     public func unfreeze() { for p in parameters { p.requiresGrad = true } }
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 
-    /// Loads values by key; every parameter must be present with the same shape.
+    /// Loads values by key: every parameter must be present with the same shape and only finite values, and no
+    /// tensor may be left over (a checkpoint of another shape or model).
     public func load(_ tensors: [String: Tensor<Float>]) throws {
-        for (k, p) in namedParameters() {
+        let named = namedParameters()
+        let known = Set(named.map(\.0))
+        if let extra = tensors.keys.sorted().first(where: { !known.contains($0) }) {
+            throw TensorError.invalidFile("checkpoint has a tensor \"\(extra)\" the model does not have")
+        }
+        for (k, p) in named {
             guard let t = tensors[k] else { throw TensorError.invalidFile("checkpoint has no tensor \"\(k)\"") }
             guard t.shape == p.shape else {
                 throw TensorError.shapeMismatch("\"\(k)\" is \(t.shape) in the checkpoint, \(p.shape) in the model")
             }
-            p.assign(t)
+            let c = t.contiguous()
+            if let i = (0..<c.count).first(where: { !c.pointer[$0].isFinite }) {
+                throw TensorError.invalidFile("tensor \"\(k)\" holds a non-finite value (\(c.pointer[i])) at element \(i)")
+            }
         }
+        for (k, p) in named { p.assign(tensors[k]!) }
     }
 }
 

@@ -230,6 +230,7 @@ public enum Checkpoint {
         for n in f.names {
             if n.hasPrefix("model.") { weights[String(n.dropFirst(6))] = try f.tensor(n) }
             else if n.hasPrefix("optim.") { optim[String(n.dropFirst(6))] = try f.tensor(n) }
+            else { throw TensorError.invalidFile("tensor \"\(n)\" is neither model. nor optim. (not a gtr checkpoint)") }
         }
         try model.load(weights)
         if let optimizer {
