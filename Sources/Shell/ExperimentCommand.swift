@@ -9,7 +9,7 @@ extension Shell {
     /// `train start` options the experiment shares (the run's budget and settings), besides its own.
     static let experimentSharedOptions: Set<String> = [
         "env", "updates", "steps", "envs", "lambda", "lr", "corrector", "eval_every", "eval_episodes", "truncation", "temperature",
-        "max_tokens", "epochs", "minibatch", "accumulation", "sft_weight", "anneal", "ratio_guard", "entropy_coef", "kl_coef",
+        "max_tokens", "epochs", "minibatch", "accumulation", "sft_weight", "anneal", "mask", "ratio_guard", "entropy_coef", "kl_coef",
         "env_options", "model",
     ]
 

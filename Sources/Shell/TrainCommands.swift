@@ -39,6 +39,7 @@ extension Shell {
             OptionSpec("accumulation", .int(1...1024), default: String(PPOUpdateConfig().accumulation)),
             OptionSpec("sft_weight", .number(0...100), default: "1", "thought-cloning weight"),
             OptionSpec("anneal", .bool, default: "false", "cosine-anneal the SFT weight (the paper's ablation)"),
+            OptionSpec("mask", .choice(["member", "value"]), default: "member", "thought cloning masks the whole action member (GTR) or only its value"),
             OptionSpec("ratio_guard", .number(1...1e6), "drop samples whose ratio exceeds this from the policy gradient (GTR: 10)"),
             OptionSpec("entropy_coef", .number(0...10), default: "0"), OptionSpec("kl_coef", .number(0...100), default: "0"),
             OptionSpec("env_options", .text, "reset options of the training envs, e.g. \"time_limit=10 max_position=3\""),
@@ -131,6 +132,7 @@ extension Shell {
         if let v = a.int("accumulation") { c.update.accumulation = v }
         if let v = a.double("sft_weight") { c.update.sftWeight = Float(v) }
         if let v = a.bool("anneal") { c.mixing.cosineAnnealing = v }
+        if a.string("mask") == "value" { c.maskActionValueOnly = true }
         c.update.ppo.ratioGuard = a.double("ratio_guard")
         if let v = a.double("entropy_coef") { c.update.ppo.entropyCoef = v }
         if let v = a.double("kl_coef") { c.update.ppo.klCoef = v }

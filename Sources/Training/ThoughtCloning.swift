@@ -50,11 +50,13 @@ public enum ThoughtCloning {
     }
 
     /// The corrected thought's members in order, any `action` member removed, then `"action": action` last.
-    public static func target(correction: JSONValue, action: String, style: Style = .compact) throws -> CloningTarget {
+    /// `maskValueOnly`: mask only the action's value (the `"action": ` key and the closing brace are cloned), a
+    /// variation of GTR's label, which masks the whole member.
+    public static func target(correction: JSONValue, action: String, style: Style = .compact, maskValueOnly: Bool = false) throws -> CloningTarget {
         guard case let .object(pairs) = correction else { throw CloningError.notAnObject("the correction is not a JSON object") }
         let members = pairs.filter { $0.0 != "action" } + [("action", JSONValue.string(action))]
         let text = write(.object(members), style: style, depth: 0)
-        guard let span = actionSpan(in: text) else { throw CloningError.notAnObject("no action member in \(text)") }
+        guard let span = actionSpan(in: text, valueOnly: maskValueOnly) else { throw CloningError.notAnObject("no action member in \(text)") }
         return CloningTarget(text: text, action: action, masked: span)
     }
 
@@ -73,7 +75,7 @@ public enum ThoughtCloning {
     /// the end of its value), found by scanning the JSON structure: strings (with their escapes) are skipped whole,
     /// so quotes and `"action":` inside values are never mistaken for the key. Text after a malformed point is not
     /// read; the last member seen before it counts. nil when the text has no top-level `action` member.
-    public static func actionSpan(in text: String) -> TextSpan? {
+    public static func actionSpan(in text: String, valueOnly: Bool = false) -> TextSpan? {
         let b = Array(text.utf8)
         var i = 0
         var found: Range<Int>?
@@ -121,8 +123,9 @@ public enum ThoughtCloning {
             ws()
             guard i < b.count, b[i] == 0x3A else { break }
             i += 1; ws()
+            let valueStart = i
             guard value() else { break }
-            if key == "action" { found = keyStart..<i }
+            if key == "action" { found = (valueOnly ? valueStart : keyStart)..<i }
             ws()
             guard i < b.count, b[i] == 0x2C else { break members }
             i += 1

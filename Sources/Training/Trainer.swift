@@ -289,7 +289,7 @@ public final class Trainer: RolloutReviewer {
             let labelled = targets[p.envIndex].update(with: reply)
             var sample: DAggerSample?
             if labelled, let c = reply.correction, let action = requests[j].agentAction,
-               let target = try? ThoughtCloning.target(correction: c, action: action) {
+               let target = try? ThoughtCloning.target(correction: c, action: action, maskValueOnly: config.maskActionValueOnly ?? false) {
                 sample = DAggerSample(row: ThoughtCloning.row(target, input: p.input, policy: model), text: target.text,
                                       source: corrections.corrector is OracleCorrector ? .oracle : .chat,
                                       update: completedUpdates, step: envSteps + i)

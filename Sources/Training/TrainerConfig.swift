@@ -50,6 +50,8 @@ public struct TrainerConfig: Sendable, Codable, Equatable {
     public var daggerSampling = DAggerBuffer.Sampling.permutation
     public var daggerPerMinibatch = 1
     public var mixing = DAggerBuffer.Mixing()
+    /// Thought cloning masks only the action's value instead of GTR's whole `"action": …` member (nil: GTR's).
+    public var maskActionValueOnly: Bool? = nil
 
     public init() {}
 

@@ -106,3 +106,16 @@ private func masked(_ t: CloningTarget) -> String {
         #expect(ThoughtCloning.weights(masked: span.bytes, byteOffsets: offsets).firstIndex(of: 0) == span.bytes.lowerBound)
     }
 }
+
+/// The value-only mask (a variation of GTR's label): the `"action": ` key and the closing brace are cloned.
+@Suite struct ValueOnlyMaskTests {
+    @Test func masksOnlyTheActionValue() throws {
+        let c = try JSONParser.parse(#"{"cards": [1, 2], "thoughts": "say \"action\": no", "action": "x"}"#)
+        let member = try ThoughtCloning.target(correction: c, action: "+")
+        let value = try ThoughtCloning.target(correction: c, action: "+", maskValueOnly: true)
+        #expect(member.text == value.text)
+        let u = Array(value.text.utf8)
+        #expect(String(decoding: u[member.masked.bytes], as: UTF8.self) == #""action": "+""#)
+        #expect(String(decoding: u[value.masked.bytes], as: UTF8.self) == #""+""#)
+    }
+}
