@@ -5,7 +5,7 @@ import Testing
 /// `experiment` from the shell: the reduced collapse experiment (one seed, a tiny budget) from the default agent,
 /// its variables and files, and one-line errors.
 @Suite(.serialized) struct ExperimentCommandTests {
-    static let tiny = "experiment seeds=1 env=points24 updates=1 steps=2 envs=2 eval_every=1 eval_episodes=2 max_tokens=80 truncation=true"
+    static let tiny = "experiment seeds=1 env=points24 updates=1 steps=2 envs=2 eval_every=1 eval_episodes=2 max_tokens=80 truncation=true env_options=\"time_limit=8\""
 
     @Test func theReducedExperimentRunsEndToEnd() throws {
         let dir = tempDir()
