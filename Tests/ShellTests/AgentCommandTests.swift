@@ -108,7 +108,8 @@ let tinyAgentDir: URL = {
         #expect(sh.lastOutput.contains("not edited"))
         #expect(!sh.execute("agent temperature=0"))
         #expect(!sh.execute("eval episodes=2 env=nope"))
-        #expect(!sh.execute("sft env=alfworld"))
+        #expect(!sh.execute("sft env=nope"))
         #expect(sh.lastOutput.split(separator: "\n").count == 1)
+        #expect(sh.lastOutput.contains("alfworld"))  // the one line lists the environments SFT accepts
     }
 }

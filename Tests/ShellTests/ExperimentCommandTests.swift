@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct ExperimentCommandTests {
     static let tiny = "experiment seeds=1 env=points24 updates=1 steps=2 envs=2 eval_every=1 eval_episodes=2 max_tokens=80 truncation=true env_options=\"time_limit=8\""
 
-    @Test(.disabled("too slow in the full parallel suite on CI (under investigation); run with --filter ExperimentCommand")) func theReducedExperimentRunsEndToEnd() throws {
+    @Test func theReducedExperimentRunsEndToEnd() throws {
         let dir = tempDir()
         let sh = makeShell(dir)
         #expect(sh.execute(Self.tiny + " out=res prefix=tiny"), "\(sh.lastOutput)")
