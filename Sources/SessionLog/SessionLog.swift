@@ -115,26 +115,49 @@ public struct CommandRecord: Sendable {
     public var output: String
 }
 
-/// The SQLite session log: one database file, WAL mode, versioned schema. Writes are queued and committed in
-/// one transaction per completed top-level command (or every `batchSize` rows inside a long command), so a
-/// kill -9 loses at most the command that was running. Database faults never stop the shell: the first one
-/// produces a single warning through `onWarning`, queued rows stay in memory (bounded) and are retried at the
-/// next flush, so a lock that clears later loses nothing. A background training run writes its metrics from its
-/// own thread: every queue and flush holds one lock.
+/// The SQLite session log: one database file, WAL mode, versioned schema.
+///
+/// Every row, the session's own row included, goes through one queue. The queue is committed in one transaction
+/// per completed top-level command, at the end of every episode, every `flushInterval` seconds and every
+/// `batchSize` rows inside a long command, so a kill -9 loses at most the unfinished episode. The session row is
+/// written in the same transaction as the first rows that follow it, and rows take the session's id only when
+/// they are written: nothing is ever logged under an id the `sessions` table does not hold.
+///
+/// Database faults never stop the shell. The first produces one warning through `onWarning`; the connection is
+/// reopened (creating and migrating the database if need be) at later flushes, spaced by a back-off of 0.5 s
+/// doubling to 30 s, so a locked or failing database costs a command at most one short lock wait (`busyMillis`)
+/// and most commands none. Rows still queued when the log closes are saved as self-contained SQL (schema and
+/// session row included) to the first writable folder among the database's, `fallbackDirectories`
+/// ($GTR_HOME and the system temp folder in the shell), and the warning says where. A background training run
+/// writes its metrics from its own thread: every queue and flush holds one lock.
 public final class SessionLog: @unchecked Sendable {
     public static var schemaVersion: Int64 { Int64(migrations.count) }
     public let path: String
-    public private(set) var sessionID: Int64 = 0
+    /// The session's id in the database; 0 until the session row has been written.
+    public var sessionID: Int64 { lock.lock(); defer { lock.unlock() }; return writtenSessionID }
     public private(set) var healthy = true
     public var onWarning: (String) -> Void = { FileHandle.standardError.write(Data(("warning: " + $0 + "\n").utf8)) }
     public var batchSize = 1000
+    /// Queued rows are committed at the next row after this many seconds (long commands commit as they go).
+    public var flushInterval = 2.0
+    /// How long one write waits for another process's lock, in milliseconds (opening waits `openBusyMillis`).
+    public var busyMillis = 200
+    public var openBusyMillis = 2000
     /// Pending rows kept while the database is failing; beyond this the oldest are dropped (and counted).
     public var maxPending = 1_000_000
     public private(set) var droppedRows = 0
+    /// Where unwritten rows go when the database's own folder cannot take them, in order.
+    public var fallbackDirectories: [String]
+    /// Writes a file (tests replace it to simulate a folder that refuses writes).
+    public var writeFile: (Data, String) throws -> Void = { data, path in try data.write(to: URL(fileURLWithPath: path)) }
+    /// Where the unwritten rows were saved at close, if any.
+    public private(set) var savedTo: String?
 
     private var db: SQLiteConnection?
     private let lock = NSRecursiveLock()
-    private var pending: [(sql: String, args: [SQLValue])] = []
+    /// A queued row; `sessionArg` is the index of its argument that takes the session's id when it is written.
+    private struct Row { var sql: String; var args: [SQLValue]; var sessionArg: Int? }
+    private var pending: [Row] = []
     private var statements: [String: SQLiteStatement] = [:]
     private var warned = false
     /// A queued row fails a CHECK list (SQLite must test the batch); SQLite's tests are currently off.
@@ -143,33 +166,51 @@ public final class SessionLog: @unchecked Sendable {
     private var seeds: [UInt64] = []
     private let startInfo: SessionInfo
     private let startedAt: Double
+    private let maxPageCount: Int?
+    private var writtenSessionID: Int64 = 0
+    private var sessionWritten = false
+    private var lastFlush: Double
+    private var retryAt = 0.0
+    private var backoff = 0.0
 
     /// - Parameter maxPageCount: a size cap in pages (tests use it to simulate a full disk).
-    public init(path: String, info: SessionInfo, maxPageCount: Int? = nil) {
+    public init(path: String, info: SessionInfo, maxPageCount: Int? = nil, fallbackDirectories: [String] = [NSTemporaryDirectory()]) {
         self.path = path
         startInfo = info
         startedAt = Date().timeIntervalSince1970
+        lastFlush = startedAt
+        self.maxPageCount = maxPageCount
+        self.fallbackDirectories = fallbackDirectories
+        // Only the session row is queued: writing it now tells at once whether the database works.
+        flush()
+    }
+
+    /// The open connection, or a new one: creates the folder and the database, sets the pragmas and migrates.
+    private func connection() throws -> SQLiteConnection {
+        if let db { return db }
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw SQLiteError(code: 14, message: "cannot create the folder \(folder)")
+            }
+        }
+        let c = try SQLiteConnection(path: path)
         do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let c = try SQLiteConnection(path: path)
-            db = c
-            try c.exec("PRAGMA busy_timeout=2000")
+            try c.exec("PRAGMA busy_timeout=\(openBusyMillis)")
             try c.exec("PRAGMA journal_mode=WAL")
             try c.exec("PRAGMA synchronous=NORMAL")
             try c.exec("PRAGMA foreign_keys=ON")
             try SessionLog.migrate(c)
             if let maxPageCount { try c.exec("PRAGMA max_page_count=\(maxPageCount)") }
-            try c.transaction {
-                try c.prepare("INSERT INTO sessions(started_at, gtr_version, git_commit, host, config, replay_of) VALUES (?,?,?,?,?,?)")
-                    .run([.real(startedAt), .text(info.gtrVersion), info.gitCommit.map { .text($0) } ?? .null, .text(info.host),
-                          .text(info.config), info.replayOf.map { .int($0) } ?? .null])
-                sessionID = c.lastInsertRowID
-            }
+            try c.exec("PRAGMA busy_timeout=\(busyMillis)")
         } catch {
-            fail(error)
-            // Keep a session id so rows stay consistent if the database recovers.
-            sessionID = -Int64(startedAt)
+            c.close()
+            throw error
         }
+        db = c
+        statements.removeAll()
+        checksSkipped = false
+        return c
     }
 
     /// Schema migrations, applied in order; `PRAGMA user_version` records the applied version. Later issues
@@ -223,6 +264,12 @@ public final class SessionLog: @unchecked Sendable {
           run_id INTEGER NOT NULL, update_index INTEGER NOT NULL, name TEXT NOT NULL, value REAL, session_id INTEGER NOT NULL,
           logged_at REAL NOT NULL, PRIMARY KEY(run_id, update_index, name));
         """,
+        // 5: lines typed inside a command (`play`'s moves, an edited thought), so replay can answer them (issue 16).
+        """
+        CREATE TABLE IF NOT EXISTS command_inputs(
+          session_id INTEGER NOT NULL, command_seq INTEGER NOT NULL, k INTEGER NOT NULL, line TEXT NOT NULL,
+          PRIMARY KEY(session_id, command_seq, k));
+        """,
     ]
 
     static func migrate(_ c: SQLiteConnection) throws {
@@ -242,6 +289,14 @@ public final class SessionLog: @unchecked Sendable {
         }
     }
 
+    /// Drops the connection after a failure other than a lock (a damaged or replaced file, a full disk, a folder
+    /// that went away), so the next attempt opens the database afresh.
+    private func dropConnection() {
+        statements.removeAll()
+        db?.close(); db = nil
+        checksSkipped = false
+    }
+
     /// The schema's CHECK lists (steps.source, generations.kind, corrections.verdict). SQLite tests such a list by
     /// building a temporary table for every inserted row, most of what a step row costs; so rows are tested against
     /// the same lists when they are queued (bytewise, as SQLite compares), and while every queued row passes, the
@@ -254,51 +309,85 @@ public final class SessionLog: @unchecked Sendable {
         list.contains { $0.utf8.count == value.utf8.count && $0.utf8.elementsEqual(value.utf8) }
     }
 
-    private func enqueue(_ sql: String, _ args: [SQLValue], passesChecks: Bool = true) {
+    /// Queues a row. `sessionArg` is the index of the argument that holds the session id (filled in when written).
+    private func enqueue(_ sql: String, _ args: [SQLValue], sessionArg: Int?, passesChecks: Bool = true) {
         lock.lock(); defer { lock.unlock() }
         if !passesChecks { queuedViolation = true }
-        pending.append((sql, args))
+        pending.append(Row(sql: sql, args: args, sessionArg: sessionArg))
         if pending.count > maxPending {
             let extra = pending.count - maxPending
             pending.removeFirst(extra); droppedRows += extra
         }
-        if healthy && pending.count >= batchSize { flush() }
+        if pending.count >= batchSize || Date().timeIntervalSince1970 - lastFlush >= flushInterval { flush() }
     }
 
-    /// Commits every queued row in one transaction. Safe to call often; failures are reported once.
-    public func flush() {
+    /// Commits every queued row, and the session row if it is not written yet, in one transaction. Safe to call
+    /// often: while the database is failing, attempts are spaced by the back-off and the others return at once.
+    public func flush() { flush(force: false) }
+
+    private func flush(force: Bool) {
         lock.lock(); defer { lock.unlock() }
-        guard !pending.isEmpty, let c = db else { return }
+        let now = Date().timeIntervalSince1970
+        lastFlush = now
+        guard !pending.isEmpty || !sessionWritten else { return }
+        if !healthy && !force && now < retryAt { return }
         do {
+            let c = try connection()
             // Skip SQLite's CHECK lists while every queued row passed the same lists here (see `checkedLists`).
             let skipChecks = !queuedViolation
             if skipChecks != checksSkipped {
                 try c.exec("PRAGMA ignore_check_constraints=\(skipChecks ? "ON" : "OFF")")
                 checksSkipped = skipChecks
             }
-            try c.transaction {
+            let id: Int64 = try c.transaction {
+                var id = writtenSessionID
+                if !sessionWritten {
+                    let (sql, args) = sessionRow()
+                    try c.prepare(sql).run(args)
+                    id = c.lastInsertRowID
+                }
                 // Runs of rows share one statement (a step per act): comparing with the last one's SQL, the same
                 // string literal, is cheap where hashing it for the cache is not.
                 var last: (sql: String, statement: SQLiteStatement)?
-                for (sql, args) in pending {
+                for row in pending {
                     let s: SQLiteStatement
-                    if let l = last, l.sql == sql {
+                    if let l = last, l.sql == row.sql {
                         s = l.statement
-                    } else if let cached = statements[sql] {
+                    } else if let cached = statements[row.sql] {
                         s = cached
                     } else {
-                        s = try c.prepare(sql, persistent: true); statements[sql] = s
+                        s = try c.prepare(row.sql, persistent: true); statements[row.sql] = s
                     }
-                    last = (sql, s)
-                    try s.run(args)
+                    last = (row.sql, s)
+                    if let k = row.sessionArg {
+                        var args = row.args
+                        args[k] = .int(id)
+                        try s.run(args)
+                    } else {
+                        try s.run(row.args)
+                    }
                 }
+                return id
             }
+            writtenSessionID = id
+            sessionWritten = true
             pending.removeAll(keepingCapacity: true)
             queuedViolation = false
+            backoff = 0
             if !healthy { healthy = true; if warned { onWarning("session log \(path) recovered; queued rows written") }; warned = false }
         } catch {
             fail(error)
+            if !((error as? SQLiteError)?.isBusy ?? false) { dropConnection() }
+            backoff = min(30, max(0.5, backoff * 2))
+            retryAt = Date().timeIntervalSince1970 + backoff
         }
+    }
+
+    /// The session row: what was recorded when the session started.
+    private func sessionRow() -> (String, [SQLValue]) {
+        ("INSERT INTO sessions(started_at, gtr_version, git_commit, host, config, replay_of) VALUES (?,?,?,?,?,?)",
+         [.real(startedAt), .text(startInfo.gtrVersion), startInfo.gitCommit.map { .text($0) } ?? .null, .text(startInfo.host),
+          .text(startInfo.config), startInfo.replayOf.map { .int($0) } ?? .null])
     }
 
     public var pendingRows: Int { lock.lock(); defer { lock.unlock() }; return pending.count }
@@ -306,8 +395,8 @@ public final class SessionLog: @unchecked Sendable {
     /// A training run began (or a resumed one continues) in this session.
     public func logTrainingRun(_ run: Int, parent: (run: Int, update: Int)?, algo: String, env: String, config: String, dir: String) {
         enqueue("INSERT OR REPLACE INTO train_runs(run_id, session_id, parent_run, parent_update, algo, env, config, dir, started_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                [.int(Int64(run)), .int(sessionID), parent.map { .int(Int64($0.run)) } ?? .null, parent.map { .int(Int64($0.update)) } ?? .null,
-                 .text(algo), .text(env), .text(config), .text(dir), .real(Date().timeIntervalSince1970)])
+                [.int(Int64(run)), .null, parent.map { .int(Int64($0.run)) } ?? .null, parent.map { .int(Int64($0.update)) } ?? .null,
+                 .text(algo), .text(env), .text(config), .text(dir), .real(Date().timeIntervalSince1970)], sessionArg: 1)
     }
 
     /// One update's metrics, committed at once (the trainer's thread calls this; a kill -9 keeps every finished update).
@@ -316,7 +405,7 @@ public final class SessionLog: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         for (k, v) in values.sorted(by: { $0.key < $1.key }) {
             enqueue("INSERT OR REPLACE INTO train_metrics(run_id, update_index, name, value, session_id, logged_at) VALUES (?,?,?,?,?,?)",
-                    [.int(Int64(run)), .int(Int64(update)), .text(k), v.isFinite ? .real(v) : .null, .int(sessionID), .real(now)])
+                    [.int(Int64(run)), .int(Int64(update)), .text(k), v.isFinite ? .real(v) : .null, .null, .real(now)], sessionArg: 4)
         }
         flush()
     }
@@ -347,26 +436,42 @@ public final class SessionLog: @unchecked Sendable {
 
     public func logCommand(seq: Int, text: String, startedAt: Double, duration: Double, status: String, output: String) {
         enqueue("INSERT OR REPLACE INTO commands(session_id, seq, text, started_at, duration, status, output) VALUES (?,?,?,?,?,?,?)",
-                [.int(sessionID), .int(Int64(seq)), .text(text), .real(startedAt), .real(duration), .text(status), .text(output)])
+                [.null, .int(Int64(seq)), .text(text), .real(startedAt), .real(duration), .text(status), .text(output)], sessionArg: 0)
+    }
+
+    /// Line `k` (0-based) typed inside command `seq`.
+    public func logInput(seq: Int, k: Int, line: String) {
+        enqueue("INSERT OR REPLACE INTO command_inputs(session_id, command_seq, k, line) VALUES (?,?,?,?)",
+                [.null, .int(Int64(seq)), .int(Int64(k)), .text(line)], sessionArg: 0)
+    }
+
+    /// The lines typed inside each command of a session, by command seq, in order.
+    public static func inputs(in c: SQLiteConnection, session: Int64) throws -> [Int: [String]] {
+        var out: [Int: [String]] = [:]
+        for r in try c.query("SELECT command_seq, line FROM command_inputs WHERE session_id=? ORDER BY command_seq, k", [.int(session)]).rows {
+            guard case let .int(seq) = r[0], case let .text(line) = r[1] else { continue }
+            out[Int(seq), default: []].append(line)
+        }
+        return out
     }
 
     public func beginEpisode(_ episode: Int, env: String, seed: UInt64?, options: String) {
         if let seed { seeds.append(seed) }
         enqueue("INSERT OR REPLACE INTO episodes(session_id, episode, env, seed, options, started_at) VALUES (?,?,?,?,?,?)",
-                [.int(sessionID), .int(Int64(episode)), .text(env), seed.map { .int(Int64(bitPattern: $0)) } ?? .null,
-                 .text(options), .real(Date().timeIntervalSince1970)])
+                [.null, .int(Int64(episode)), .text(env), seed.map { .int(Int64(bitPattern: $0)) } ?? .null,
+                 .text(options), .real(Date().timeIntervalSince1970)], sessionArg: 0)
     }
 
     public func endEpisode(_ episode: Int, return ret: Double, length: Int) {
         enqueue("UPDATE episodes SET ended_at=?, return=?, length=?, success=? WHERE session_id=? AND episode=?",
-                [.real(Date().timeIntervalSince1970), .real(ret), .int(Int64(length)), .int(ret > 0 ? 1 : 0), .int(sessionID), .int(Int64(episode))])
+                [.real(Date().timeIntervalSince1970), .real(ret), .int(Int64(length)), .int(ret > 0 ? 1 : 0), .null, .int(Int64(episode))], sessionArg: 4)
     }
 
     public func logStep(_ r: StepRecord, commandSeq: Int) {
         enqueue("INSERT INTO steps(session_id, episode, t, env, command_seq, observation, action, source, reward, done, info) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [.int(sessionID), .int(Int64(r.episode)), .int(Int64(r.t)), .text(r.env), .int(Int64(commandSeq)), .text(r.observation),
+                [.null, .int(Int64(r.episode)), .int(Int64(r.t)), .text(r.env), .int(Int64(commandSeq)), .text(r.observation),
                  .text(r.action), .text(r.source), .real(r.reward), .int(r.done ? 1 : 0), .text(r.info)],
-                passesChecks: Self.passes(r.source, Self.checkedLists.stepSource))
+                sessionArg: 0, passesChecks: Self.passes(r.source, Self.checkedLists.stepSource))
     }
 
     public func logGeneration(_ g: GenerationRecord, commandSeq: Int) {
@@ -374,12 +479,12 @@ public final class SessionLog: @unchecked Sendable {
             INSERT INTO generations(session_id, command_seq, episode, t, kind, model, env, prompt, text, token_ids, logprobs,
               thought_logp, action_logp, lambda, value, config) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """,
-                [.int(sessionID), .int(Int64(commandSeq)), .int(Int64(g.episode)), .int(Int64(g.t)), .text(g.kind), .text(g.model),
+                [.null, .int(Int64(commandSeq)), .int(Int64(g.episode)), .int(Int64(g.t)), .text(g.kind), .text(g.model),
                  .text(g.env), .text(g.prompt), .text(g.text), .text(g.tokenIDs.map(String.init).joined(separator: ",")),
                  .text(g.logProbs.map { String(format: "%.6f", $0) }.joined(separator: ",")),
                  g.thoughtLogProb.map { .real(Double($0)) } ?? .null, g.actionLogProb.map { .real(Double($0)) } ?? .null,
                  .real(Double(g.lambda)), g.value.map { .real(Double($0)) } ?? .null, .text(g.config)],
-                passesChecks: Self.passes(g.kind, Self.checkedLists.generationKind))
+                sessionArg: 0, passesChecks: Self.passes(g.kind, Self.checkedLists.generationKind))
     }
 
     public func logCorrection(_ c: CorrectionRecord, commandSeq: Int) {
@@ -387,12 +492,12 @@ public final class SessionLog: @unchecked Sendable {
             INSERT INTO corrections(session_id, command_seq, episode, t, env, corrector, identity, request_hash, image_hash, prompt,
               thought, reply, verdict, possible_solution, target_formula, answers, corrected_thought, failure, latency,
               prompt_tokens, completion_tokens, cost, attempts, cached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            """, [.int(sessionID), .int(Int64(commandSeq)), .int(Int64(c.episode)), .int(Int64(c.t)), .text(c.env), .text(c.corrector),
+            """, [.null, .int(Int64(commandSeq)), .int(Int64(c.episode)), .int(Int64(c.t)), .text(c.env), .text(c.corrector),
                   .text(c.identity), .text(c.requestHash), .text(c.imageHash), .text(c.prompt), .text(c.thought), .text(c.reply),
                   .text(c.verdict), c.possibleSolution.map { .int($0 ? 1 : 0) } ?? .null, c.targetFormula.map { .text($0) } ?? .null,
                   .text(c.answers), c.correctedThought.map { .text($0) } ?? .null, c.failure.map { .text($0) } ?? .null,
                   .real(c.latency), .int(Int64(c.promptTokens)), .int(Int64(c.completionTokens)), .real(c.cost), .int(Int64(c.attempts)),
-                  .int(c.cached ? 1 : 0)], passesChecks: Self.passes(c.verdict, Self.checkedLists.verdict))
+                  .int(c.cached ? 1 : 0)], sessionArg: 0, passesChecks: Self.passes(c.verdict, Self.checkedLists.verdict))
     }
 
     /// The latest successful answer to a request (any session): what the correction cache serves. Pending rows
@@ -425,41 +530,74 @@ public final class SessionLog: @unchecked Sendable {
         }
     }
 
-    /// Marks the session ended and flushes everything.
+    /// Marks the session ended and flushes everything (waiting up to `openBusyMillis` for a lock this once);
+    /// rows that still cannot be written are saved as SQL (see `saveUnwritten`).
     public func close() {
         lock.lock(); defer { lock.unlock() }
         let s = seeds.map(String.init).joined(separator: ",")
-        enqueue("UPDATE sessions SET ended_at=?, seeds=? WHERE id=?", [.real(Date().timeIntervalSince1970), .text(s), .int(sessionID)])
-        flush()
-        if !pending.isEmpty { saveUnwritten() }
+        enqueue("UPDATE sessions SET ended_at=?, seeds=? WHERE id=?", [.real(Date().timeIntervalSince1970), .text(s), .null], sessionArg: 2)
+        busyMillis = openBusyMillis
+        try? db?.exec("PRAGMA busy_timeout=\(openBusyMillis)")
+        flush(force: true)
+        if !pending.isEmpty || !sessionWritten { saveUnwritten() }
         statements.removeAll()
         db?.close(); db = nil
     }
 
-    /// Rows the database refused are not dropped: they go to `<db>.unsaved-<time>.sql` as SQL text that
-    /// `sqlite3 DB < FILE` can apply once the database is usable again.
-    private func saveUnwritten() {
+    /// The queued rows as one self-contained SQL script: the schema (every statement is IF NOT EXISTS), the
+    /// session row when it was never written (its new id is kept in a temp table that the rows read), then the
+    /// rows, in one transaction. `sqlite3 DB < FILE` applies it to the database or to a fresh one.
+    func unwrittenSQL() -> String {
         func lit(_ v: SQLValue) -> String {
             switch v {
             case .null: return "NULL"
             case let .int(i): return String(i)
-            case let .real(d): return String(d)
+            case let .real(d): return d.isFinite ? String(d) : "NULL"
             case let .text(t): return "'" + t.replacingOccurrences(of: "'", with: "''") + "'"
             }
         }
-        var text = "-- gtr session log rows that could not be written to \(path)\nBEGIN;\n"
-        for (sql, args) in pending {
+        func statement(_ sql: String, _ args: [SQLValue], session: String?, at index: Int?) -> String {
             var out = "", k = 0
-            for ch in sql { if ch == "?", k < args.count { out += lit(args[k]); k += 1 } else { out.append(ch) } }
-            text += out + ";\n"
+            for ch in sql {
+                if ch == "?", k < args.count { out += (k == index ? session ?? "NULL" : lit(args[k])); k += 1 } else { out.append(ch) }
+            }
+            return out + ";\n"
         }
-        text += "COMMIT;\n"
-        let file = path + ".unsaved-\(Int(startedAt)).sql"
-        if (try? text.write(toFile: file, atomically: true, encoding: .utf8)) != nil {
-            FileHandle.standardError.write(Data("note: \(pending.count) log row(s) saved to \(file)\n".utf8))
+        var text = "-- gtr session log rows that could not be written to \(path)\n-- apply with: sqlite3 \(path) < THIS_FILE\nBEGIN;\n"
+        for m in Self.migrations { text += m.trimmingCharacters(in: .whitespacesAndNewlines) + "\n" }
+        let session: String
+        if sessionWritten {
+            session = String(writtenSessionID)
         } else {
-            FileHandle.standardError.write(Data("note: \(pending.count) log row(s) could not be saved anywhere\n".utf8))
+            let (sql, args) = sessionRow()
+            text += statement(sql, args, session: nil, at: nil)
+            text += "CREATE TEMP TABLE IF NOT EXISTS gtr_unsaved_session(id INTEGER);\nDELETE FROM gtr_unsaved_session;\n"
+            text += "INSERT INTO gtr_unsaved_session VALUES (last_insert_rowid());\n"
+            session = "(SELECT id FROM gtr_unsaved_session)"
         }
+        for row in pending { text += statement(row.sql, row.args, session: session, at: row.sessionArg) }
+        return text + "COMMIT;\n"
+    }
+
+    /// Rows the database refused are not dropped: they go to `<db file name>.unsaved-<time>.sql` in the first
+    /// folder that takes it among the database's and `fallbackDirectories`, and the warning says where.
+    private func saveUnwritten() {
+        let data = Data(unwrittenSQL().utf8)
+        let name = (path as NSString).lastPathComponent + ".unsaved-\(Int(startedAt))-\(getpid()).sql"
+        let rows = pending.count + (sessionWritten ? 0 : 1)
+        var tried: [String] = []
+        for dir in [(path as NSString).deletingLastPathComponent] + fallbackDirectories where !dir.isEmpty && !tried.contains(dir) {
+            tried.append(dir)
+            let file = (dir as NSString).appendingPathComponent(name)
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                try writeFile(data, file)
+                savedTo = file
+                onWarning("\(rows) session-log row(s) could not be written to \(path); saved as SQL to \(file) (apply with: sqlite3 \(path) < \(file))")
+                return
+            } catch {}
+        }
+        onWarning("\(rows) session-log row(s) could not be written to \(path), nor saved to any of \(tried.joined(separator: ", ")); they are lost")
     }
 
     // MARK: reading

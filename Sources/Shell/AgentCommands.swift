@@ -86,17 +86,17 @@ extension Shell {
         return g
     }
 
-    /// A progress bar that redraws in place on a terminal and otherwise prints (and logs) every 10 %. Output
-    /// printed while a live bar is open starts on a new line.
+    /// A progress bar that redraws in place on a terminal and otherwise prints every 10 %. Output printed while a
+    /// live bar is open starts on a new line. Bars are shown, never captured: the logged output of a command is the
+    /// same in a terminal and in a pipe (replay compares it), and holds no timings.
     func progressBar(total: Int, label: String) -> ProgressBar {
         ProgressBar(total: total, label: label, live: config.echo && config.interactive) { [weak self] text, final in
             guard let self else { return }
             if text.hasPrefix("\r") {
                 if self.config.echo { FileHandle.standardOutput.write(Data((text + (final ? "\n" : "")).utf8)) }
                 self.liveBarOpen = !final
-                if final { self.captured += text.dropFirst(4) + "\n" }
-            } else {
-                self.out(text)
+            } else if self.config.echo {
+                FileHandle.standardOutput.write(Data((self.endLiveBar() + text + "\n").utf8))
             }
         }
     }

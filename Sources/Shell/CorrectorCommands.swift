@@ -134,6 +134,7 @@ extension Shell {
     func makeHumanCorrector() -> HumanCorrector {
         HumanCorrector(ask: { [weak self] q in
             guard let self else { return nil }
+            // The answers are in the correction's own row (replay serves the row), so these lines are not logged twice.
             guard let src = self.lineSource else { return nil }
             return src.readLine(prompt: q)
         }, edit: { [weak self] text in
@@ -141,8 +142,7 @@ extension Shell {
             if let editor = ProcessInfo.processInfo.environment["EDITOR"], !editor.isEmpty, self.config.interactive {
                 return try? self.editInEditor(text, editor: editor)
             }
-            guard let src = self.lineSource else { return nil }
-            guard let line = src.readLine(prompt: "corrected> ", initial: text) else { return nil }
+            guard let src = self.lineSource, let line = src.readLine(prompt: "corrected> ", initial: text) else { return nil }
             return line.isEmpty ? text : line
         }, report: { [weak self] m in self?.prompting(self?.config.style.yellow(m) ?? m) })
     }

@@ -81,8 +81,12 @@ extension Shell {
     }
 }
 
-/// Re-executes a logged session and compares, command by command, the outputs (except for commands whose
-/// output depends on time or the database, such as `status` or `sql`) and the step records.
+/// Re-executes a logged session and compares, command by command, everything the log holds: each command's
+/// status and output (except for commands whose output depends on time or the database, such as `status` or
+/// `sql`), its steps, its generations, the corrections it asked for and the lines typed inside it (`play`). A
+/// count that differs anywhere, rows logged under a command the log has no row for included, is a divergence.
+/// A session that was killed (a command left `running`, or never closed) replays up to where it stopped, and the
+/// report says so instead of "identical".
 public enum Replay {
     public struct Report {
         public var identical: Bool
@@ -90,17 +94,26 @@ public enum Replay {
         public var newSession: Int64
     }
 
-    /// Output with error positions removed (`error: FILE:LINE:COL: msg` → `error: msg`): a replay runs the same
-    /// commands from a different source, so only the message must match.
-    static func normalised(_ s: String) -> String {
-        s.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
-            // A corrector's cost line says "cached" on replay by design.
-            !(line.hasPrefix("cost: ") || line.hasPrefix("\u{1B}[2mcost: "))
+    /// Output as replay compares it: terminal styling stripped, error positions removed (`error: FILE:LINE:COL:
+    /// msg` → `error: msg`, since a replay runs the same commands from a different source), a corrector's cost line
+    /// dropped (it says "cached" on replay by design), and the session's own id written `$session` where the
+    /// command names `$session` or lists the variables.
+    static func normalised(_ s: String, command: String = "", session: Int64? = nil) -> String {
+        let plain = s.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression)
+        var text = plain.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+            !line.hasPrefix("cost: ")
         }.map { line -> String in
             guard line.hasPrefix("error: "), let r = line.range(of: #"^error: [^ ]*:\d+:\d+: "#, options: .regularExpression) else { return String(line) }
             return "error: " + line[r.upperBound...]
         }.joined(separator: "\n")
+        if let session, session > 0, command.contains("$session") || command.contains("${session}") || command.hasPrefix("vars") {
+            text = text.replacingOccurrences(of: "(?<![0-9.])\(session)(?![0-9.])", with: "$session", options: .regularExpression)
+        }
+        return text
     }
+
+    /// Where a logged session stopped without closing: before command `seq` (left `running`) or after the last one.
+    struct Stop { var seq: Int; var running: Bool }
 
     public static func run(session id: Int64, database: String, config: ShellConfig) throws -> Report {
         let c: SQLiteConnection
@@ -109,62 +122,123 @@ public enum Replay {
         let oldSteps: [(commandSeq: Int, record: StepRecord)]
         let oldGens: [(commandSeq: Int, kind: String, tokenIDs: String, text: String)]
         let oldCorrections: [CorrectionRecord]
+        let oldInputs: [Int: [String]]
+        let closed: Bool, interactive: Bool, color: Bool
         do {
+            guard try c.query("SELECT 1 FROM sessions WHERE id=?", [.int(id)]).rows.count == 1 else {
+                c.close(); throw CommandError("no session \(id) in \(database) (sessions lists them)")
+            }
+            closed = try c.query("SELECT ended_at FROM sessions WHERE id=? AND ended_at IS NOT NULL", [.int(id)]).rows.count == 1
+            interactive = try c.query("SELECT 1 FROM sessions WHERE id=? AND config LIKE '%\"interactive\":true%'", [.int(id)]).rows.count == 1
+            color = try c.query("SELECT 1 FROM sessions WHERE id=? AND config LIKE '%\"color\":true%'", [.int(id)]).rows.count == 1
             oldCorrections = try SessionLog.corrections(in: c, session: id)
             cmds = try SessionLog.commands(in: c, session: id)
             oldSteps = try SessionLog.steps(in: c, session: id)
             oldGens = try SessionLog.generations(in: c, session: id)
-        } catch { throw CommandError("\(error)") }
+            oldInputs = try SessionLog.inputs(in: c, session: id)
+        } catch let e as CommandError { throw e } catch { c.close(); throw CommandError("\(error)") }
         c.close()
         guard !cmds.isEmpty else { throw CommandError("session \(id) has no logged commands") }
+        // A command left `running` is where a kill or crash stopped the session; it and anything after it are not
+        // replayed (it would not end where the original did).
+        let stop: Stop? = cmds.first { $0.status == "running" }.map { Stop(seq: $0.seq, running: true) }
+            ?? (closed ? nil : Stop(seq: cmds.last!.seq, running: false))
+        let replayed = cmds.filter { stop == nil || $0.seq < stop!.seq || (!stop!.running && $0.seq == stop!.seq) }
+        let seqs = Set(replayed.map(\.seq))
+
         var cfg = config
         cfg.echo = false
         cfg.databasePath = database
+        // As the session was recorded: a terminal's moves are `human`, and cards are drawn as they were (the
+        // styling itself is stripped before comparing).
+        cfg.interactive = interactive
+        cfg.style = Style(color: color)
         let sh = Shell(config: cfg, replayOf: id)
         sh.recordSteps = true
         sh.correctorSession.replaying = true
         for r in oldCorrections { sh.correctorSession.replayRows[r.commandSeq ?? -1, default: []].append(r) }
         for g in oldGens where g.kind == "edit" { sh.replayEdits[g.commandSeq] = g.text }
+        sh.replayInputs = oldInputs
         defer { sh.close() }
         var lines: [String] = []
-        var diverged = false
-        for cmd in cmds {
+        func diverge(_ cmd: CommandRecord, _ what: String, _ logged: String, _ new: String) {
+            lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: \(what)")
+            lines.append("  logged:   " + logged)
+            lines.append("  replayed: " + new)
+        }
+        var replayedCount = 0
+        for cmd in replayed {
             let first = cmd.text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first.map(String.init) ?? ""
-            if ["replay", "play", "quit", "exit"].contains(first) { continue }
+            if ["replay", "quit", "exit"].contains(first) { continue }
             let before = sh.recordedSteps.count, genBefore = sh.recordedGenerations.count
-            sh.execute(cmd.text, file: "replay:\(id)", line: cmd.seq)
+            sh.nextSeq = cmd.seq
+            let ok = sh.execute(cmd.text, file: "replay:\(id)", line: cmd.seq)
+            replayedCount += 1
+            let (logged, now) = (normalised(cmd.output, command: cmd.text, session: id), normalised(sh.lastOutput, command: cmd.text, session: sh.sessionID))
+            if !Shell.isVolatile(cmd.text), logged != now {
+                let a = logged.split(separator: "\n", omittingEmptySubsequences: false), b = now.split(separator: "\n", omittingEmptySubsequences: false)
+                let k = Array(zip(a, b)).firstIndex { $0 != $1 } ?? min(a.count, b.count)
+                diverge(cmd, "output line \(k + 1) differs", k < a.count ? String(a[k].prefix(200)) : "(end of output)",
+                        k < b.count ? String(b[k].prefix(200)) : "(end of output)")
+                return Report(identical: false, lines: lines, newSession: sh.sessionID)
+            }
+            if cmd.status != (ok ? "ok" : "error") {
+                diverge(cmd, "status differs", cmd.status, ok ? "ok" : "error")
+                return Report(identical: false, lines: lines, newSession: sh.sessionID)
+            }
             let newGens = sh.recordedGenerations[genBefore...].map { "\($0.kind):\($0.tokenIDs)" }
             let expectedGens = oldGens.filter { $0.commandSeq == cmd.seq }.map { "\($0.kind):\($0.tokenIDs)" }
-            let newSteps = sh.recordedSteps[before...].map(\.record)
-            let expected = oldSteps.filter { $0.commandSeq == cmd.seq }.map(\.record)
-            let (logged, replayed) = (Replay.normalised(cmd.output), Replay.normalised(sh.lastOutput))
-            if !Shell.isVolatile(cmd.text), logged != replayed {
-                // Show the first line that differs.
-                let a = logged.split(separator: "\n", omittingEmptySubsequences: false), b = replayed.split(separator: "\n", omittingEmptySubsequences: false)
-                let k = Array(zip(a, b)).firstIndex { $0 != $1 } ?? min(a.count, b.count)
-                lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: output line \(k + 1) differs")
-                lines.append("  logged:   " + (k < a.count ? String(a[k].prefix(200)) : "(end of output)"))
-                lines.append("  replayed: " + (k < b.count ? String(b[k].prefix(200)) : "(end of output)"))
-                diverged = true; break
-            }
             if newGens != expectedGens {
                 let k = Array(zip(expectedGens, newGens)).firstIndex { $0 != $1 } ?? min(expectedGens.count, newGens.count)
-                lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: generation \(k + 1) of the command differs")
-                lines.append("  logged:   " + (k < expectedGens.count ? String(expectedGens[k].prefix(160)) : "(none)"))
-                lines.append("  replayed: " + (k < newGens.count ? String(newGens[k].prefix(160)) : "(none)"))
-                diverged = true; break
+                diverge(cmd, "generation \(k + 1) of the command differs (\(expectedGens.count) logged, \(newGens.count) replayed)",
+                        k < expectedGens.count ? String(expectedGens[k].prefix(160)) : "(none)", k < newGens.count ? String(newGens[k].prefix(160)) : "(none)")
+                return Report(identical: false, lines: lines, newSession: sh.sessionID)
             }
+            let newSteps = sh.recordedSteps[before...].map(\.record)
+            let expected = oldSteps.filter { $0.commandSeq == cmd.seq }.map(\.record)
             if newSteps != expected {
                 let k = Array(zip(expected, newSteps)).firstIndex { $0 != $1 } ?? min(expected.count, newSteps.count)
-                lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: step \(k + 1) of the command differs")
-                lines.append("  logged:   " + (k < expected.count ? "\(expected[k].action) reward \(expected[k].reward) | \(expected[k].observation)" : "(no step)"))
-                lines.append("  replayed: " + (k < newSteps.count ? "\(newSteps[k].action) reward \(newSteps[k].reward) | \(newSteps[k].observation)" : "(no step)"))
-                diverged = true; break
+                diverge(cmd, "step \(k + 1) of the command differs (\(expected.count) logged, \(newSteps.count) replayed)",
+                        k < expected.count ? "\(expected[k].action) reward \(expected[k].reward) | \(expected[k].observation)" : "(no step)",
+                        k < newSteps.count ? "\(newSteps[k].action) reward \(newSteps[k].reward) | \(newSteps[k].observation)" : "(no step)")
+                return Report(identical: false, lines: lines, newSession: sh.sessionID)
+            }
+            if let left = sh.correctorSession.replayRows[cmd.seq], !left.isEmpty {
+                let logged = oldCorrections.filter { $0.commandSeq == cmd.seq }.count
+                diverge(cmd, "the command asked the corrector fewer times", "\(logged) correction(s)", "\(logged - left.count)")
+                return Report(identical: false, lines: lines, newSession: sh.sessionID)
+            }
+            let typed = oldInputs[cmd.seq]?.count ?? 0
+            if sh.inputsRead < typed {
+                diverge(cmd, "the command read fewer typed lines", "\(typed) line(s)", "\(sh.inputsRead)")
+                return Report(identical: false, lines: lines, newSession: sh.sessionID)
             }
         }
-        if !diverged {
-            lines.append("replay of session \(id) as session \(sh.sessionID): \(cmds.count) command(s), \(oldSteps.count) step(s), \(oldGens.count) generation(s), identical")
+        // Rows logged under commands that were not replayed: a command with no row of its own (a kill before the
+        // command's row was written, by an older gtr) is a divergence; the stopped command's rows are reported.
+        let stoppedSeq = stop.flatMap { $0.running ? $0.seq : nil }
+        let cmdSeqs = Set(cmds.map(\.seq))
+        let orphanSteps = oldSteps.filter { !cmdSeqs.contains($0.commandSeq) }.count
+        let orphanGens = oldGens.filter { !cmdSeqs.contains($0.commandSeq) }.count
+        let orphanCorrections = oldCorrections.filter { !cmdSeqs.contains($0.commandSeq ?? -1) }.count
+        if orphanSteps + orphanGens + orphanCorrections > 0 {
+            let where_ = Set(oldSteps.map(\.commandSeq) + oldGens.map(\.commandSeq)).subtracting(cmdSeqs).sorted().map(String.init).joined(separator: ", ")
+            lines.append("divergence: the log holds \(orphanSteps) step(s), \(orphanGens) generation(s) and \(orphanCorrections) correction(s) under command(s) \(where_) of session \(id), which has no row for them (it was killed inside them); they were not replayed")
+            return Report(identical: false, lines: lines, newSession: sh.sessionID)
         }
-        return Report(identical: !diverged, lines: lines, newSession: sh.sessionID)
+        let counted = oldSteps.filter { seqs.contains($0.commandSeq) }.count, gens = oldGens.filter { seqs.contains($0.commandSeq) }.count
+        let corr = oldCorrections.filter { seqs.contains($0.commandSeq ?? -1) }.count
+        let summary = "\(replayedCount) command(s), \(counted) step(s), \(gens) generation(s), \(corr) correction(s)"
+        if let stop {
+            if let s = stoppedSeq, let cmd = cmds.first(where: { $0.seq == s }) {
+                let left = oldSteps.filter { $0.commandSeq == s }.count
+                lines.append("replay of session \(id) as session \(sh.sessionID): \(summary) identical up to command \(s - 1), where the original stopped: command \(s) `\(cmd.text.prefix(60))` was still running when session \(id) ended (killed or crashed); its \(left) logged step(s) are not compared")
+            } else {
+                lines.append("replay of session \(id) as session \(sh.sessionID): \(summary) identical up to command \(stop.seq), where the original stopped (session \(id) was never closed: killed, crashed or still running)")
+            }
+        } else {
+            lines.append("replay of session \(id) as session \(sh.sessionID): \(summary), identical")
+        }
+        return Report(identical: true, lines: lines, newSession: sh.sessionID)
     }
 }

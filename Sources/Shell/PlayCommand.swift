@@ -21,7 +21,7 @@ extension Shell {
         let game = a.positional.first ?? "points24"
         let versus = a.positional.count > 1
         if versus { _ = try requireModel() }
-        guard let input = lineSource else { throw CommandError("play needs an interactive input (in scripts, use env and act)") }
+        guard lineSource != nil || replayInputs != nil else { throw CommandError("play needs an interactive input (in scripts, use env and act)") }
         let hands = a.int("hands") ?? 1
         let base = a.seed() ?? UInt64(Date().timeIntervalSince1970) % 100_000
         var opts: [String: String] = [:]
@@ -41,7 +41,7 @@ extension Shell {
             }
             out(ep.env.terminalView(ansi: config.style.color))
             while !ep.isDone {
-                guard let line = input.readLine(prompt: "play[\(i + 1)/\(hands) t=\(ep.stepCount)]> ") else { break handLoop }
+                guard let line = readInput(prompt: "play[\(i + 1)/\(hands) t=\(ep.stepCount)]> ") else { break handLoop }
                 if Interrupt.pending { Interrupt.clear(); break handLoop }
                 let words = line.split(separator: " ").map(String.init)
                 guard let first = words.first else { continue }

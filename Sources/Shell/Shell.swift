@@ -64,6 +64,12 @@ public final class Shell {
     /// During a replay: the edited thoughts of the logged session by command seq (`thought edit` reads them
     /// instead of asking for input).
     public var replayEdits: [Int: String] = [:]
+    /// During a replay: the lines typed inside each logged command (`play`'s moves), served in order by `readInput`.
+    public var replayInputs: [Int: [String]]?
+    /// The seq the next command takes (a replay numbers its commands as the logged session did).
+    public var nextSeq: Int?
+    /// Lines read so far inside the running command.
+    var inputsRead = 0
 
     /// The episode being played (env, options, seed, return, steps, undo); nil before the first `env`.
     var episode: EpisodeSession?
@@ -105,8 +111,8 @@ public final class Shell {
         if config.logging {
             let path = config.databasePath ?? config.home.appendingPathComponent("gtr.sqlite").path
             let info = SessionInfo(gtrVersion: Shell.version, gitCommit: BuildInfo.gitCommit, host: ProcessInfo.processInfo.hostName,
-                                   config: "{\"interactive\":\(config.interactive)}", replayOf: replayOf)
-            log = SessionLog(path: path, info: info)
+                                   config: "{\"interactive\":\(config.interactive),\"color\":\(config.style.color)}", replayOf: replayOf)
+            log = SessionLog(path: path, info: info, fallbackDirectories: [config.home.path, NSTemporaryDirectory()])
         }
     }
 
@@ -170,9 +176,15 @@ public final class Shell {
     public func execute(_ text: String, file: String = "<input>", line: Int = 1) -> Bool {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty || trimmed.hasPrefix("#") && !trimmed.contains("\n") { return true }
-        seq += 1
+        seq = max(seq + 1, nextSeq ?? 0)
+        nextSeq = nil
         captured = ""
+        inputsRead = 0
         let start = Date()
+        // The command's row is queued first (status `running`), so a kill -9 inside it leaves the row and every
+        // episode it finished (episodes commit as they end); a long command commits the row at once.
+        log?.logCommand(seq: seq, text: trimmed, startedAt: start.timeIntervalSince1970, duration: 0, status: "running", output: "")
+        if Shell.isLong(trimmed) { log?.flush() }
         budgetLeft = statementBudget ?? Int.max
         var ok = true
         do {
@@ -190,6 +202,27 @@ public final class Shell {
                         duration: Date().timeIntervalSince(start), status: lastStatus, output: captured)
         log?.flush()
         return ok
+    }
+
+    /// A line typed inside a command (a move in `play`, an edited thought): read from the terminal or pipe and
+    /// logged, or during a replay served from the logged session's lines for this command (nil when they run out).
+    func readInput(prompt: String, initial: String? = nil) -> String? {
+        defer { inputsRead += 1 }
+        if let replayInputs {
+            let lines = replayInputs[seq] ?? []
+            return inputsRead < lines.count ? lines[inputsRead] : nil
+        }
+        guard let src = lineSource, let line = src.readLine(prompt: prompt, initial: initial) else { return nil }
+        log?.logInput(seq: seq, k: inputsRead, line: line)
+        return line
+    }
+
+    /// Commands that can run for minutes (and blocks, which can repeat anything).
+    static let longCommands: Set<String> = ["auto", "eval", "sft", "play", "train", "experiment", "run", "source", "repeat", "while", "sleep"]
+
+    static func isLong(_ text: String) -> Bool {
+        let first = text.prefix { !$0.isWhitespace && $0 != ";" }
+        return longCommands.contains(String(first)) || text.contains("{")
     }
 
     /// Output captured for the last top-level command.

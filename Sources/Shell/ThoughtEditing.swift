@@ -65,8 +65,8 @@ extension Shell {
             } else if let editor = ProcessInfo.processInfo.environment["EDITOR"], !editor.isEmpty, config.interactive {
                 new = try editInEditor(old, editor: editor)
             } else {
-                guard let src = lineSource else { throw CommandError("thought edit needs input (in scripts use thought set \"...\")") }
-                guard let line = src.readLine(prompt: "thought> ", initial: old) else { throw CommandError("edit cancelled; thought unchanged") }
+                guard lineSource != nil || replayInputs != nil else { throw CommandError("thought edit needs input (in scripts use thought set \"...\")") }
+                guard let line = readInput(prompt: "thought> ", initial: old) else { throw CommandError("edit cancelled; thought unchanged") }
                 new = line
             }
             turn.editedThought = try normalisedEdit(new)
