@@ -32,6 +32,10 @@ if args.count > 1 && args[1] == "session-log" {
     try? FileManager.default.removeItem(at: home)
     exit(0)
 }
+if args.count > 1 && args[1] == "input" {
+    for r in InputBench.rows() { print("| \(r.0) | \(r.1) | \(r.2) |") }
+    exit(0)
+}
 if args.count > 1 && args[1] == "household" {
     // Only the household rows (quick check of issue 7's speed goal).
     for r in try HouseholdBench.rows() { print("| \(r.0) | \(r.1) | \(r.2) |") }
@@ -169,6 +173,8 @@ rows.append(("start-up to first prompt (piped, incl. session row)", String(forma
 
 // 2. 10,000 scripted steps with and without the session log, as off/on ratios in interleaved pairs.
 rows += SessionLogBench.rows(home: home)
+// 2b. Piped input after an unclosed quote or brace vs normal input (the input layer is linear).
+rows += InputBench.rows()
 
 // 3. Points24 steps/s with and without rendering the 300×300 frame.
 func envSteps(render: Bool) throws -> Double {

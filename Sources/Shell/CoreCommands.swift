@@ -54,7 +54,11 @@ extension Shell {
                 throw CommandError("bad variable name '\(name.prefix(40))' (letters, digits, _)")
             }
             guard !Shell.builtinNames.contains(name) else { throw CommandError("$\(name) is built in and read-only") }
-            sh.variables[name] = a.all.dropFirst().joined(separator: " ")
+            let value = a.all.dropFirst().joined(separator: " ")
+            guard value.utf8.count <= Shell.maxWordBytes else {
+                throw CommandError("$\(name) would hold \(value.utf8.count) bytes; variables are limited to \(Shell.maxWordBytes >> 20) MiB")
+            }
+            sh.variables[name] = value
         },
         CommandSpec(name: "unset", group: "shell", summary: "remove a variable", example: "unset target", positionals: [.word("NAME")]) { sh, a in
             guard let n = a.positional.first else { throw CommandError("usage: unset NAME") }

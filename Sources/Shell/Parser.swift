@@ -44,12 +44,15 @@ public struct Parser {
         while i < tokens.count, case .separator = tokens[i] { i += 1 }
     }
 
-    private mutating func script(depth: Int, inBlock: Bool) throws -> [Statement] {
+    /// `openedAt`: where the block being read opened (an unclosed block is reported there, not at the end).
+    private mutating func script(depth: Int, inBlock: Bool, openedAt: SourcePosition? = nil) throws -> [Statement] {
         var out: [Statement] = []
         while true {
             skipSeparators()
             if atEnd {
-                if inBlock { throw ShellSyntaxError(position: endPosition, message: "missing '}'", incomplete: true) }
+                if inBlock {
+                    throw ShellSyntaxError(position: openedAt ?? endPosition, message: "unterminated block: this '{' has no matching '}'", incomplete: true)
+                }
                 return out
             }
             if case let .closeBrace(p) = tokens[i] {
@@ -64,9 +67,9 @@ public struct Parser {
         guard depth < Parser.maxDepth else { throw ShellSyntaxError(position: after, message: "blocks nested deeper than \(Parser.maxDepth)", incomplete: false) }
         while i < tokens.count, case .separator = tokens[i] { i += 1 }
         guard i < tokens.count else { throw ShellSyntaxError(position: after, message: "expected '{'", incomplete: true) }
-        guard case .openBrace = tokens[i] else { throw ShellSyntaxError(position: after, message: "expected '{'", incomplete: false) }
+        guard case let .openBrace(opened) = tokens[i] else { throw ShellSyntaxError(position: after, message: "expected '{'", incomplete: false) }
         i += 1
-        let body = try script(depth: depth + 1, inBlock: true)
+        let body = try script(depth: depth + 1, inBlock: true, openedAt: opened)
         i += 1  // the closing brace
         return body
     }

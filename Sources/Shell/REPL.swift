@@ -93,9 +93,15 @@ public enum REPL {
             if !shell.execute(unit, file: file, line: startLine) { failures += 1 }
             if shell.quitRequested { break }
         }
-        if let (rest, startLine) = input.leftover {
-            shell.execute(rest, file: file, line: startLine)
+        // An unfinished unit is reported at its opening; the lines after it run from the next new command.
+        recovering: while !shell.quitRequested, let (unit, startLine, rest) = input.takeLeftover() {
+            shell.execute(unit, file: file, line: startLine)
             failures += 1
+            for (line, number) in rest {
+                guard let (u, s) = input.add(line, number: number) else { continue }
+                if !shell.execute(u, file: file, line: s) { failures += 1 }
+                if shell.quitRequested { break recovering }
+            }
         }
         (source as? EditLineSource)?.save()
         if interactive { print("") }

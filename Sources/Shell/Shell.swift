@@ -132,8 +132,24 @@ public final class Shell {
 
     // MARK: output
 
+    /// The size limits of the language: one word after expansion (so any variable), and the output a command
+    /// captures for the log and for replay (beyond it the output is still shown, and the log says what was cut).
+    public static let maxWordBytes = 1 << 20
+    public static let maxCapturedBytes = 8 << 20
+    var capturedFull = false
+
+    func capture(_ s: String) {
+        guard !capturedFull else { return }
+        if captured.utf8.count + s.utf8.count > Shell.maxCapturedBytes {
+            capturedFull = true
+            captured += "[output beyond \(Shell.maxCapturedBytes >> 20) MiB is not kept in the log]\n"
+        } else {
+            captured += s
+        }
+    }
+
     func out(_ s: String) {
-        captured += s + "\n"
+        capture(s + "\n")
         if config.echo { FileHandle.standardOutput.write(Data((endLiveBar() + s + "\n").utf8)) }
     }
 
@@ -145,12 +161,12 @@ public final class Shell {
     }
 
     func warn(_ s: String) {
-        captured += "warning: " + s + "\n"
+        capture("warning: " + s + "\n")
         if config.echo { FileHandle.standardError.write(Data((endLiveBar() + "warning: " + s + "\n").utf8)) }
     }
 
     func errorLine(_ s: String) {
-        captured += "error: " + s + "\n"
+        capture("error: " + s + "\n")
         if config.echo { FileHandle.standardError.write(Data((endLiveBar() + config.style.red("error: ") + s + "\n").utf8)) }
     }
 
@@ -179,6 +195,7 @@ public final class Shell {
         seq = max(seq + 1, nextSeq ?? 0)
         nextSeq = nil
         captured = ""
+        capturedFull = false
         inputsRead = 0
         let start = Date()
         // The command's row is queued first (status `running`), so a kill -9 inside it leaves the row and every
@@ -285,6 +302,9 @@ public final class Shell {
                     guard let v = variables[name] ?? builtin(name) else {
                         throw ShellError.failed(w.position, "undefined variable $\(name)")
                     }
+                    guard s.utf8.count + v.utf8.count <= Shell.maxWordBytes else {
+                        throw ShellError.failed(w.position, "a word would exceed \(Shell.maxWordBytes >> 20) MiB after expanding $\(name) (the limit on words and variables)")
+                    }
                     s += v
                 }
             }
@@ -382,11 +402,28 @@ public final class Shell {
             }
             if quitRequested { break }
         }
-        if let (buffer, startLine) = input.leftover {
+        // An unfinished unit is reported at its opening brace; with keep-going, the lines after it run from the
+        // next line that starts a new command.
+        while !quitRequested, let (buffer, startLine, rest) = input.takeLeftover() {
             let msg: String
             do { _ = try Parser.parse(buffer, file: file, firstLine: startLine); msg = "incomplete input" } catch { msg = "\(error)" }
             if topLevel { errorLine("\(msg)") } else { throw ShellError.failed(nil, msg) }
             failures += 1
+            guard keepGoing else { return failures }
+            for (line, number) in rest {
+                guard let (unit, s) = input.add(line, number: number) else { continue }
+                if topLevel {
+                    if !execute(unit, file: file, line: s) { failures += 1 }
+                } else {
+                    do { try run(try Parser.parse(unit, file: file, firstLine: s)) } catch let e as ShellSyntaxError {
+                        errorLine(ShellError.syntax(e).description); failures += 1
+                    } catch let e as ShellError {
+                        if case .interrupted = e { throw e }
+                        errorLine(e.description); failures += 1
+                    }
+                }
+                if quitRequested { break }
+            }
         }
         return failures
     }
@@ -403,28 +440,77 @@ public final class Shell {
 
 /// Gathers input lines into complete units (a unit ends when quotes and blocks are closed), remembering the
 /// line each unit starts on for error positions. Shared by the REPL and script runner.
+///
+/// Linear in the input: each line is lexed once on its own (a quote ends on its line, so lines lex alone; a line
+/// continued by a backslash is lexed again with the next) to keep the depth of open blocks, and a unit is parsed
+/// only when its blocks are balanced. At end of input an unfinished unit is reported at its opening brace, and
+/// the lines after it are read again from the first that starts a new command (`takeLeftover`).
 public struct InputUnits {
-    private var buffer = ""
+    private var lines: [(text: String, number: Int)] = []
     private var lineNo = 0
-    private var startLine = 1
+    private var depth = 0
+    /// A line continued by a trailing backslash, joined with the next before lexing.
+    private var continued: String?
 
     public init() {}
 
-    /// Adds one line; returns the finished unit and its first line number, or nil when more lines are needed.
-    public mutating func add(_ line: String) -> (String, Int)? {
-        lineNo += 1
-        if buffer.isEmpty { startLine = lineNo }
-        buffer += (buffer.isEmpty ? "" : "\n") + line
-        if case .needMore = Shell.completeness(buffer) { return nil }
-        defer { buffer = "" }
-        return (buffer, startLine)
+    /// Adds one line (numbered `number`, else the next number); returns the finished unit and its first line
+    /// number, or nil when more lines are needed.
+    public mutating func add(_ line: String, number: Int? = nil) -> (String, Int)? {
+        lineNo = number ?? lineNo + 1
+        lines.append((line, lineNo))
+        let segment = continued.map { $0 + "\n" + line } ?? line
+        continued = nil
+        do {
+            for t in try Lexer.tokenize(segment) {
+                switch t {
+                case .openBrace: depth += 1
+                case .closeBrace: depth -= 1
+                default: break
+                }
+            }
+        } catch let e as ShellSyntaxError {
+            if e.incomplete { continued = segment; return nil }
+            return take()  // the unit ends at a syntax error, which running it reports
+        } catch {
+            return take()
+        }
+        if depth > 0 { return nil }
+        // Balanced (or an unexpected '}'): parsed once; a header waiting for its '{' on the next line needs more.
+        if depth == 0, case .needMore = Shell.completeness(lines.count == 1 ? line : buffer) { return nil }
+        return take()
+    }
+
+    private var buffer: String { lines.map(\.text).joined(separator: "\n") }
+
+    private mutating func take() -> (String, Int)? {
+        defer { lines.removeAll(keepingCapacity: true); depth = 0; continued = nil }
+        return (buffer, lines.first?.number ?? lineNo)
     }
 
     /// Drops a half-typed unit (Ctrl-C at a continuation prompt).
-    public mutating func discard() { buffer = "" }
-    public var isEmpty: Bool { buffer.isEmpty }
+    public mutating func discard() { lines.removeAll(); depth = 0; continued = nil }
+    public var isEmpty: Bool { lines.isEmpty }
     /// Text left unfinished at end of input.
     public var leftover: (String, Int)? {
-        buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : (buffer, startLine)
+        buffer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : (buffer, lines.first?.number ?? lineNo)
+    }
+
+    /// The unfinished unit at end of input, and the lines after its first one from the first that starts a new
+    /// command (at column 1, not a `}`, a comment or blank): a piped script with one unclosed block loses only
+    /// that block's lines. Feed `rest` back with `add(_:number:)`.
+    public mutating func takeLeftover() -> (unit: String, start: Int, rest: [(String, Int)])? {
+        guard let (unit, start) = leftover else { discard(); return nil }
+        var rest = Array(lines.dropFirst())
+        discard()
+        if let k = rest.firstIndex(where: { l in
+            guard let c = l.text.first, !c.isWhitespace else { return false }
+            return c != "}" && c != "#"
+        }) {
+            rest = Array(rest[k...])
+        } else {
+            rest = []
+        }
+        return (unit, start, rest.map { ($0.text, $0.number) })
     }
 }

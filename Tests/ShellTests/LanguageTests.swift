@@ -84,3 +84,56 @@ import Testing
         #expect(throws: Condition.EvalError.self) { try Condition.evaluate([]) }
     }
 }
+
+/// Issue 16 §5: the input layer is linear, reports an unclosed block where it opens, recovers at the next
+/// command in piped input, and the language has size limits with clear errors.
+@Suite struct InputRecoveryTests {
+    @Test func anUnclosedBlockIsReportedAtItsOpeningAndPipedInputGoesOn() throws {
+        let r = try runGTR([], input: "echo a\nrepeat 2 {\n  echo in\necho b\n  echo c\n", home: tempDir())
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("<stdin>:2:10: syntax error: unterminated block"), "\(r.stderr)")
+        #expect(r.stdout == "a\nb\nc\n", "\(r.stdout)")
+        // A closed block and an unclosed quote are as before: the quote is reported on its line, the rest runs.
+        let q = try runGTR([], input: "echo \"open\necho after\n", home: tempDir())
+        #expect(q.stderr.contains("<stdin>:1:6: syntax error: unterminated double quote") && q.stdout == "after\n", "\(q.stdout) \(q.stderr)")
+    }
+
+    @Test func eightThousandLinesAfterAnUnclosedBraceAreEachRead() {
+        var input = InputUnits()
+        var units: [(String, Int)] = []
+        #expect(input.add("repeat 2 {") == nil)
+        for k in 0..<8000 { if let u = input.add("echo \(k)") { units.append(u) } }
+        #expect(units.isEmpty)  // still inside the block until the input ends
+        guard let (unit, start, rest) = input.takeLeftover() else { Issue.record("no leftover"); return }
+        #expect(start == 1 && unit.hasPrefix("repeat 2 {") && rest.count == 8000 && rest.first! == ("echo 0", 2))
+        for (l, n) in rest { if let u = input.add(l, number: n) { units.append(u) } }
+        #expect(units.count == 8000 && units.last! == ("echo 7999", 8001))
+        #expect(throws: ShellSyntaxError.self) { try Parser.parse(unit) }
+        do { _ = try Parser.parse(unit); Issue.record("no error") } catch let e as ShellSyntaxError {
+            #expect(e.position.line == 1 && e.position.column == 10 && e.message.contains("unterminated block"))
+        } catch { Issue.record("\(error)") }
+        // Multi-line blocks and continued lines still make one unit.
+        var i2 = InputUnits()
+        #expect(i2.add("repeat 2 {") == nil && i2.add("  if $done {") == nil && i2.add("    reset") == nil && i2.add("  }") == nil)
+        #expect(i2.add("}")?.1 == 1)
+        #expect(i2.add("echo \"one \\") == nil)
+        #expect(i2.add("two\"")?.0 == "echo \"one \\\ntwo\"")
+        #expect(i2.add("repeat 3") == nil && i2.add("{ echo x }")?.0 == "repeat 3\n{ echo x }")
+    }
+
+    @Test func variablesAndCapturedOutputHaveLimits() {
+        let sh = makeShell(tempDir())
+        #expect(sh.execute("set x ab"))
+        #expect(!sh.execute("repeat 30 { set x $x$x }"))
+        #expect(sh.lastOutput.contains("would exceed 1 MiB after expanding $x"))
+        #expect(sh.lastOutput.split(separator: "\n").count == 1)
+        #expect(sh.variables["x"]!.utf8.count == 1 << 20)  // the last doubling that fit
+        #expect(!sh.execute("set y $x $x"))
+        #expect(sh.lastOutput.contains("variables are limited to 1 MiB"))
+        #expect(sh.execute("repeat 9 { echo $x }"))
+        #expect(sh.lastOutput.utf8.count <= Shell.maxCapturedBytes + 100)
+        #expect(sh.lastOutput.hasSuffix("[output beyond 8 MiB is not kept in the log]\n"))
+        #expect(sh.execute("echo still here") && sh.lastOutput == "still here\n")
+        sh.close()
+    }
+}

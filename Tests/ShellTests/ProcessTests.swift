@@ -109,6 +109,47 @@ import Testing
         #expect(try c.scalarInt("SELECT COUNT(*) FROM commands WHERE text LIKE 'sleep%' AND status='running'") == 1)
     }
 
+    /// kill -9 inside `auto`: every episode it finished is in the log with all its steps, the command's row says it
+    /// was running, and `replay` reports where the original stopped instead of "identical".
+    @Test func killNineInsideAutoKeepsFinishedEpisodesAndReplayIsHonest() throws {
+        let home = tempDir()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: gtrBinary)
+        var env = ProcessInfo.processInfo.environment
+        env["GTR_HOME"] = home.path; env["NO_COLOR"] = "1"
+        p.environment = env
+        let (i, o) = (Pipe(), Pipe())
+        p.standardInput = i; p.standardOutput = o; p.standardError = FileHandle.nullDevice
+        try p.run()
+        i.fileHandleForWriting.write(Data("env points24 seed=3\nauto episodes=200\n".utf8))
+        // Episode 1 is the env's; "episode 8:" means episodes 2…7 of auto have ended.
+        var seen = ""
+        while !seen.contains("points24 episode 8:") {
+            let d = o.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            seen += String(decoding: d, as: UTF8.self)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        var st: Int32 = 0
+        _ = waitpid(p.processIdentifier, &st, 0)
+        #expect(seen.contains("points24 episode 8:"))
+        let db = home.appendingPathComponent("gtr.sqlite").path
+        let c = try SQLiteConnection(path: db, readOnly: true)
+        #expect(try c.scalarInt("SELECT COUNT(*) FROM commands WHERE text='auto episodes=200' AND status='running'") == 1)
+        let ended = try c.scalarInt("SELECT COUNT(*) FROM episodes WHERE ended_at IS NOT NULL AND episode >= 2")
+        #expect(ended >= 6)
+        // Every finished episode has all its steps.
+        #expect(try c.scalarInt("""
+            SELECT COUNT(*) FROM episodes e WHERE e.ended_at IS NOT NULL
+              AND e.length <> (SELECT COUNT(*) FROM steps s WHERE s.session_id=e.session_id AND s.episode=e.episode)
+            """) == 0)
+        c.close()
+        let r = try runGTR(["replay", "1"], input: "", home: home)
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("identical up to command 1, where the original stopped"), "\(r.stdout)")
+        #expect(!r.stdout.contains(", identical"))
+    }
+
     /// kill -9 during a training run: a new gtr resumes it from its last checkpoint with `train resume run=ID`,
     /// and the resumed updates repeat what the uninterrupted run logged (same seed, same checkpointed state).
     @Test func aTrainingRunKilledWithKillNineResumesFromItsCheckpoint() throws {
