@@ -22,8 +22,10 @@ extension TinyVLM {
         }
         for u in [cfgURL, wURL] where isNonRegularFile(u) { throw AgentError.badCheckpoint("\(u.path) is not a regular file") }
         let cfg: TinyVLMCheckpointConfig
-        do { cfg = try JSONDecoder().decode(TinyVLMCheckpointConfig.self, from: Data(contentsOf: cfgURL)) } catch {
-            throw AgentError.badCheckpoint("\(cfgURL.path) is not a tiny-vlm config: \(TinyVLM.short(error))")
+        let data: Data
+        do { data = try Data(contentsOf: cfgURL) } catch { throw AgentError.badCheckpoint("\(cfgURL.path): \(fileProblem(cfgURL, error))") }
+        do { cfg = try JSONDecoder().decode(TinyVLMCheckpointConfig.self, from: data) } catch {
+            throw AgentError.badCheckpoint("\(cfgURL.path) is not a tiny-vlm config: \(TinyVLM.configProblem(data, error))")
         }
         guard cfg.kind == TinyVLM.kind else { throw AgentError.badCheckpoint("unknown model kind '\(cfg.kind)'") }
         let m = try TinyVLM(config: cfg.model, tokenizer: cfg.tokenizer)
@@ -34,16 +36,54 @@ extension TinyVLM {
         return m
     }
 
+    /// The integer fields of the model's config (a fraction or an out-of-range number there is named, where
+    /// Foundation would only say that the data "was not valid JSON").
+    static let integerFields: Set<String> = ["imageSide", "downsample", "patch", "valueHidden", "vocabSize", "dModel", "layers",
+                                             "heads", "kvHeads", "ffnHidden", "maxSequence"]
+
+    /// What is wrong with a config that did not decode, in gtr's words: not JSON at all, a field that is not a
+    /// whole number, or the decoder's own finding with its field path.
+    static func configProblem(_ data: Data, _ error: Error) -> String {
+        guard let root = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return "not valid JSON" }
+        func find(_ v: Any, _ path: [String]) -> String? {
+            if let d = v as? [String: Any] {
+                for k in d.keys.sorted() { if let r = find(d[k]!, path + [k]) { return r } }
+            } else if let n = v as? NSNumber, let key = path.last, integerFields.contains(key), path.first == "model" {
+                let x = n.doubleValue
+                if x != x.rounded() || !x.isFinite { return "\(path.joined(separator: ".")) is \(n), not a whole number" }
+                if abs(x) > 9.0e18 { return "\(path.joined(separator: ".")) is \(n), out of range" }
+            } else if let n = v as? NSNumber, path.last == "normEps", abs(n.doubleValue) > Double(Float.greatestFiniteMagnitude) {
+                return "\(path.joined(separator: ".")) is \(n), out of range for a 32-bit float"
+            }
+            return nil
+        }
+        if let r = find(root, []) { return r }
+        return short(error)
+    }
+
+    /// A decoding error in gtr's words, with the field's path.
     static func short(_ e: Error) -> String {
-        if let d = e as? DecodingError {
-            switch d {
-            case let .keyNotFound(k, _): return "missing key '\(k.stringValue)'"
-            case let .typeMismatch(_, c), let .valueNotFound(_, c), let .dataCorrupted(c):
-                return c.debugDescription + (c.codingPath.isEmpty ? "" : " at " + c.codingPath.map(\.stringValue).joined(separator: "."))
-            @unknown default: return "\(d)"
+        guard let d = e as? DecodingError else { return "\(e)" }
+        func path(_ c: DecodingError.Context, _ last: CodingKey? = nil) -> String {
+            let keys = c.codingPath.map(\.stringValue) + (last.map { [$0.stringValue] } ?? [])
+            return keys.isEmpty ? "the file" : keys.joined(separator: ".")
+        }
+        func kind(_ t: Any.Type) -> String {
+            switch t {
+            case is Int.Type, is Int32.Type, is Int64.Type, is UInt64.Type: return "a whole number"
+            case is Double.Type, is Float.Type: return "a number"
+            case is String.Type: return "text"
+            case is Bool.Type: return "true or false"
+            default: return "\(t)".hasPrefix("Array") ? "a list" : "\(t)".hasPrefix("Dictionary") ? "an object" : "a \(t)"
             }
         }
-        return "\(e)"
+        switch d {
+        case let .keyNotFound(k, c): return "\(path(c, k)) is missing"
+        case let .typeMismatch(t, c): return "\(path(c)) should be \(kind(t))"
+        case let .valueNotFound(t, c): return "\(path(c)) is null; it should be \(kind(t))"
+        case let .dataCorrupted(c): return "\(path(c)) has a value gtr does not know"
+        @unknown default: return "a field is not what gtr expects"
+        }
     }
 
     /// A deep copy of the weights with gradients off: what generation reads while this model trains on.

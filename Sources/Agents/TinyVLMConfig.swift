@@ -37,7 +37,7 @@ public struct TinyVLMConfig: Codable, Sendable, Equatable {
         guard t.positions == .rope else { throw AgentError.badCheckpoint("the tiny VLM needs RoPE positions") }
         guard (1...4096).contains(imageSide), (1...imageSide).contains(downsample), (1...imageSide).contains(patch),
               imageSide % (downsample * patch) == 0 else {
-            throw AgentError.badCheckpoint("image side \(imageSide), downsample \(downsample), patch \(patch): the side must be at most 4096 and a multiple of downsample·patch")
+            throw AgentError.badCheckpoint("imageSide \(imageSide), downsample \(downsample), patch \(patch): imageSide must be at most 4096 and a multiple of downsample·patch")
         }
         func bad(_ m: String) -> AgentError { .badCheckpoint(m) }
         guard (1...8192).contains(t.dModel) else { throw bad("dModel \(t.dModel) is not in 1…8192") }
@@ -50,7 +50,7 @@ public struct TinyVLMConfig: Codable, Sendable, Equatable {
         guard (1...65_536).contains(valueHidden) else { throw bad("valueHidden \(valueHidden) is not in 1…65536") }
         guard (261...(1 << 20)).contains(t.vocabSize) else { throw bad("vocabSize \(t.vocabSize) is not in 261…1048576") }
         guard t.maxSequence > patchCount + 2, t.maxSequence <= 1 << 20 else {
-            throw AgentError.badCheckpoint("context \(t.maxSequence) cannot hold \(patchCount) visual tokens and a prompt")
+            throw AgentError.badCheckpoint("maxSequence \(t.maxSequence) cannot hold \(patchCount) visual tokens (imageSide \(imageSide) / downsample \(downsample) / patch \(patch), squared) and a prompt")
         }
         guard t.normEps.isFinite, t.normEps > 0, t.normEps < 1 else {
             throw AgentError.badCheckpoint("normEps \(t.normEps) is not a small positive number")
@@ -65,7 +65,7 @@ public struct TinyVLMConfig: Codable, Sendable, Equatable {
         guard estimate <= 256_000_000 else {
             throw AgentError.badCheckpoint("the shape asks for about \(estimate / 1_000_000) M parameters (at most 256 M)")
         }
-        guard patchCount * patchDim <= 64_000_000 else { throw AgentError.badCheckpoint("image side \(imageSide) and patch \(patch) are too large") }
+        guard patchCount * patchDim <= 64_000_000 else { throw AgentError.badCheckpoint("imageSide \(imageSide) and patch \(patch) are too large") }
     }
 }
 

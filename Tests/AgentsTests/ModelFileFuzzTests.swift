@@ -49,6 +49,9 @@ import Testing
                     failures += 1
                     #expect(!e.contains("\n") && e.count < 400, "\(f)=\(v): \(e)")
                     #expect(!e.contains("NSCocoaErrorDomain") && !e.contains("Foundation."), "\(f)=\(v): \(e)")
+                    // In gtr's words, naming the field (every value here is valid JSON).
+                    #expect(!e.contains("not valid JSON") && !e.contains("Expected to decode"), "\(f)=\(v): \(e)")
+                    if !e.contains("model.safetensors") { #expect(e.contains(f), "\(f)=\(v): \(e)") }  // else: the weights do not fit the shape
                 } else { loaded += 1 }
             }
         }
