@@ -61,7 +61,8 @@ extension Shell {
             let old = turn.editableThought
             let new: String
             if let logged = replayEdits[seq] {
-                new = logged
+                new = logged  // the logged edit stands for the line typed for it
+                inputsRead = replayInputs?[seq]?.count ?? 0
             } else if let editor = ProcessInfo.processInfo.environment["EDITOR"], !editor.isEmpty, config.interactive {
                 new = try editInEditor(old, editor: editor)
             } else {

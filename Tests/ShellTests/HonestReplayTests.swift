@@ -40,6 +40,16 @@ import Testing
         #expect(r.lines.last?.hasSuffix(", identical") == true, "\(r.lines)")
     }
 
+    /// A progress bar is shown (here every 10 % in a pipe) but is not part of the command's logged output.
+    @Test func progressBarsAreShownButNotLogged() throws {
+        let home = tempDir()
+        let r = try runGTR([], input: "env points24 seed=3\nauto episodes=3\n", home: home)
+        #expect(r.status == 0 && r.stdout.contains("auto [") && r.stdout.contains("3/3"), "\(r.stdout) \(r.stderr)")
+        let c = try SQLiteConnection(path: home.appendingPathComponent("gtr.sqlite").path, readOnly: true)
+        #expect(try c.scalarInt("SELECT COUNT(*) FROM commands WHERE text='auto episodes=3' AND output LIKE '%auto: 3 episode(s)%'") == 1)
+        #expect(try c.scalarInt("SELECT COUNT(*) FROM commands WHERE output LIKE '%auto [%'") == 0)
+    }
+
     /// Any count that differs is a divergence: a step, a generation, a correction or a typed line removed, or
     /// rows logged under a command that has no row.
     @Test func aMissingOrExtraRowIsADivergence() throws {
