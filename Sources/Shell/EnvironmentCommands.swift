@@ -114,6 +114,8 @@ extension Shell {
     /// Writes a file the user named, with gtr's own one-line error.
     func writeFile(_ data: Data, to path: String) throws {
         let url = resolve(path)
+        // A FIFO or device would block the shell (or swallow the file): only regular files are written.
+        if isNonRegularFile(url) { throw CommandError("cannot write \(path): \(fileProblem(url, CocoaError(.fileWriteUnknown)))") }
         do { try data.write(to: url) } catch { throw CommandError("cannot write \(path): \(fileProblem(url, error))") }
     }
 }

@@ -55,6 +55,7 @@ extension Shell {
         let chart = LineChart(title: compare ? "\(metrics[0]): runs \(runText)" : "run \(runs[0])", xLabel: "update",
                               yLabel: compare ? metrics[0] : metrics.joined(separator: ", "), series: series,
                               width: a.int("width") ?? 800, height: a.int("height") ?? 480)
+        if isNonRegularFile(url) { throw CommandError("cannot write \(url.path): \(fileProblem(url, CocoaError(.fileWriteUnknown)))") }
         do { try Data(PNG.encode(chart.render())).write(to: url) } catch { throw CommandError("cannot write \(url.path): \(fileProblem(url, error))") }
         out("wrote \(url.path)")
     }

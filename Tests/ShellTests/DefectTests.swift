@@ -175,3 +175,29 @@ import Testing
         for o in [sh.lastOutput] { #expect(!o.contains("NSCocoaErrorDomain") && !o.contains("You don't have permission")) }
     }
 }
+
+/// Issue 16 §1: a path the user names that is a FIFO, a directory or under a file is one error line in gtr's
+/// words, and writing never blocks on a FIFO.
+@Suite struct UserPathTests {
+    @Test func specialFilesAndBadFoldersAreOneLineErrors() throws {
+        let dir = tempDir()
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        try Data("x".utf8).write(to: dir.appendingPathComponent("file"))
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("adir"), withIntermediateDirectories: true)
+        let sh = makeShell(dir)
+        defer { sh.close() }
+        let cases: [(String, String)] = [
+            ("save script \(fifo)", "not a regular file"), ("run \(fifo)", "not a regular file"),
+            ("save script \(dir.path)/adir", "it is a directory"), ("source \(dir.path)/adir", "it is a directory"),
+            ("save script \(dir.path)/file/sub", "cannot be created here"), ("run /nonexistent-gtr/x.gtr", "no such directory /nonexistent-gtr"),
+            ("model load \(fifo)", "has no config.json"),
+        ]
+        for (cmd, want) in cases {
+            #expect(!sh.execute(cmd), "\(cmd)")
+            let o = sh.lastOutput
+            #expect(o.contains(want) && o.split(separator: "\n").count == 1, "\(cmd): \(o)")
+            #expect(!o.contains("Domain") && !o.contains("Foundation") && !o.contains("You don"), "\(cmd): \(o)")
+        }
+    }
+}
