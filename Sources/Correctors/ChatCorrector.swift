@@ -104,7 +104,10 @@ public final class ChatCorrector: Corrector, @unchecked Sendable {
                 let first = try send(msgs, tools: prompt.offersTool && config.tools, reply: &reply)
                 var content = first["content"]?.stringValue
                 if case let .array(calls)? = first["tool_calls"], !calls.isEmpty {
-                    msgs.append(first)
+                    // The assistant turn sent back as servers accept it: string content (null is refused by some),
+                    // the tool calls, and no legacy `function_call`.
+                    msgs.append(.object([("role", .string("assistant")), ("content", .string(first["content"]?.stringValue ?? "")),
+                                         ("tool_calls", .array(calls))]))
                     var cards: JSONValue?
                     for call in calls {
                         guard call["function"]?["name"]?.stringValue == CorrectorPrompt.toolName, let id = call["id"]?.stringValue,

@@ -32,8 +32,14 @@ public struct CorrectorPrompt: Sendable, Equatable {
     public static func runTool(arguments: JSONValue) -> String { SolverTool.run(arguments: arguments) }
 
     /// Parses a reply's JSON content into the GTR fields. Throws a one-line reason when the reply is unusable
-    /// (the chat corrector retries those a bounded number of times).
+    /// (the chat corrector retries those a bounded number of times); `reply` changes only when the whole reply
+    /// parses, so nothing of a rejected attempt survives into the next. Strict: a verdict must say YES or NO
+    /// (its first word: "YES", "No.", "TRUE", "Correct"…); anything else is a malformed reply, never a NO. An
+    /// unclear `possible_solution` ("unknown") is left unknown, and a `target_formula` that is no formula ("NOT
+    /// DETERMINED") is no target. A YES needs no correction, so a broken one beside it is ignored.
     public func parseReply(_ content: String, into reply: inout CorrectorReply, env: Environment, agentAction: String?) throws {
+        var r = reply
+        r.answers = []; r.possibleSolution = nil; r.targetFormula = nil; r.correction = nil
         var text = content.trimmingCharacters(in: .whitespacesAndNewlines)
         // Models sometimes wrap JSON in a Markdown fence despite response_format.
         if text.hasPrefix("```") {
@@ -41,34 +47,50 @@ public struct CorrectorPrompt: Sendable, Equatable {
                 .filter { !$0.hasPrefix("```") }.joined(separator: "\n")
         }
         guard !text.isEmpty else { throw MalformedReply("empty reply content") }
-        let v: JSONValue
+        var v: JSONValue
         do { v = try JSONParser.parse(text) } catch { throw MalformedReply("reply is not JSON: \(error)") }
         guard case .object = v else { throw MalformedReply("reply is not a JSON object") }
         guard let ev = v["evaluation"]?.stringValue else { throw MalformedReply("reply has no \"evaluation\" string") }
-        reply.answers = (1...questionCount).map { i in
+        guard let yes = Self.yesNo(ev) else { throw MalformedReply("evaluation '\(ev.prefix(40))' is neither YES nor NO") }
+        // A correction sent as a JSON string: use its object.
+        if case let .string(s)? = v["correction"], let inner = try? JSONParser.parse(s), case .object = inner {
+            v = v.replacing("correction", with: inner)
+        }
+        r.answers = (1...questionCount).map { i in
             switch v["answer\(i)"] {
             case let .string(s)?: return s
             case nil, .null?: return ""
             case let x?: return x.serialized()
             }
         }
-        reply.verdict = ev.lowercased().contains("yes") ? .correct : .incorrect
+        r.verdict = yes ? .correct : .incorrect
         if hasTarget {
-            reply.possibleSolution = v["possible_solution"]?.stringValue.map { !$0.lowercased().contains("no") }
-            if let t = v["target_formula"]?.stringValue { reply.targetFormula = TargetFormula.normalize(t) }
+            r.possibleSolution = v["possible_solution"]?.stringValue.flatMap(Self.yesNo)
+            if let t = v["target_formula"]?.stringValue, Self.looksLikeFormula(t) { r.targetFormula = TargetFormula.normalize(t) }
         }
-        if case .object(var pairs)? = v["correction"] {
+        if !yes, case .object(var pairs)? = v["correction"] {
             let missing = env.requiredKeys.filter { k in k != "action" && !pairs.contains { $0.0 == k } }
             guard missing.isEmpty else { throw MalformedReply("correction lacks \(missing.joined(separator: ", "))") }
             pairs.removeAll { $0.0 == "action" }
             if let a = agentAction { pairs.append(("action", .string(a))) }
-            reply.correction = .object(pairs)
-        } else if reply.verdict == .incorrect, case let .string(s)? = v["correction"], let inner = try? JSONParser.parse(s), case .object = inner {
-            // A correction sent as a JSON string: accept its object.
-            var r2 = reply
-            try parseReply(v.replacing("correction", with: inner).serialized(), into: &r2, env: env, agentAction: agentAction)
-            reply = r2
+            r.correction = .object(pairs)
         }
+        reply = r
+    }
+
+    /// true for YES, false for NO, nil for anything else: the first word of the answer, in any case, with the
+    /// usual synonyms ("true"/"correct", "false"/"incorrect").
+    static func yesNo(_ s: String) -> Bool? {
+        let word = s.trimmingCharacters(in: .whitespacesAndNewlines).prefix { $0.isLetter }.uppercased()
+        if ["YES", "TRUE", "CORRECT"].contains(word) { return true }
+        if ["NO", "FALSE", "INCORRECT", "WRONG"].contains(word) { return false }
+        return nil
+    }
+
+    /// A formula: digits and arithmetic only (and an optional `= 24` tail), with at least one digit.
+    static func looksLikeFormula(_ s: String) -> Bool {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        return t.contains { $0.isNumber } && t.allSatisfy { "0123456789+-*/×÷()=. ".contains($0) }
     }
 }
 
