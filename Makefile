@@ -9,7 +9,7 @@ SWIFT_TEST := swift test -c release -Xswiftc -enable-testing
 # core); a core type inherited from the environment would override that choice, so it is not passed on.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: run test bench bench-peers setup build clean alfworld conformance experiment experiment-household model fixtures-gguf real-servers tokenizer-reference
+.PHONY: run test bench bench-peers setup build clean alfworld conformance experiment experiment-household model fixtures-gguf real-servers tokenizer-reference logits-reference
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -99,3 +99,5 @@ real-servers: model
 	  python3 -m venv $(LLAMA_VENV) && CMAKE_ARGS="$(LLAMA_FLAGS)" $(LLAMA_VENV)/bin/pip install -q 'llama-cpp-python[server]==0.3.36'; }
 tokenizer-reference: real-servers
 	$(LLAMA_VENV)/bin/python scripts/smollm2_tokenizer_reference.py
+logits-reference: real-servers
+	$(LLAMA_VENV)/bin/python scripts/smollm2_logits_reference.py

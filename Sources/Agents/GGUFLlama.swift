@@ -1,0 +1,115 @@
+import Foundation
+import Tensors
+
+/// A llama-architecture GGUF (SmolLM2 and kin) as a `DecoderTransformer`: RMSNorm, RoPE on adjacent pairs (the
+/// GGUF converters permute Q and K for ggml's "NORM" rope), grouped-query attention, SwiGLU, tied embeddings.
+/// This first version dequantises every weight to Float on load (SmolLM2-135M: 540 MB); decoding on the quantised
+/// blocks is issue 17's next step.
+public final class GGUFLlama: @unchecked Sendable {
+    public let model: DecoderTransformer
+    public let tokenizer: GGUFTokenizer
+    public let file: GGUFFile
+
+    /// The transformer shape from the file's `llama.*` metadata, validated.
+    public static func config(_ f: GGUFFile) throws -> TransformerConfig {
+        guard f.metadata["general.architecture"]?.string == "llama" else {
+            throw GGUFError("\(f.path): general.architecture is '\(f.metadata["general.architecture"]?.string ?? "?")'; gtr runs llama GGUFs")
+        }
+        func int(_ k: String, _ range: ClosedRange<Int>) throws -> Int {
+            guard let v = f.metadata["llama." + k]?.int else { throw GGUFError("\(f.path): llama.\(k) is missing or not an integer") }
+            guard range.contains(v) else { throw GGUFError("\(f.path): llama.\(k) = \(v) is not in \(range.lowerBound)…\(range.upperBound)") }
+            return v
+        }
+        let d = try int("embedding_length", 8...16384), layers = try int("block_count", 1...256)
+        let heads = try int("attention.head_count", 1...256), kv = try int("attention.head_count_kv", 1...256)
+        guard d % heads == 0, (d / heads) % 2 == 0, heads % kv == 0 else {
+            throw GGUFError("\(f.path): \(heads) heads and \(kv) kv heads do not divide embedding_length \(d) into even heads")
+        }
+        if let rd = f.metadata["llama.rope.dimension_count"]?.int, rd != d / heads {
+            throw GGUFError("\(f.path): partial rotary embeddings (rope.dimension_count \(rd) < head size \(d / heads)) are not supported")
+        }
+        guard let vocab = f.metadata["tokenizer.ggml.tokens"]?.array?.count, vocab > 0 else { throw GGUFError("\(f.path): no tokenizer.ggml.tokens") }
+        var c = TransformerConfig(vocabSize: vocab, dModel: d, layers: layers, heads: heads, kvHeads: kv,
+                                  ffnHidden: try int("feed_forward_length", 1...131072), maxSequence: try int("context_length", 16...1 << 20))
+        c.norm = .rms; c.activation = .swiglu; c.positions = .rope; c.ropePairing = .adjacent; c.bias = false
+        c.ropeBase = f.metadata["llama.rope.freq_base"]?.double ?? 10_000
+        c.normEps = Float(f.metadata["llama.attention.layer_norm_rms_epsilon"]?.double ?? 1e-5)
+        guard c.ropeBase > 1, c.ropeBase.isFinite, c.normEps > 0, c.normEps < 1 else { throw GGUFError("\(f.path): rope.freq_base or the RMS epsilon is out of range") }
+        c.tieEmbeddings = f.tensor("output.weight") == nil
+        return c
+    }
+
+    /// GGUF tensor name → parameter of the transformer (PyTorch layout, `[out, in]`, which is ggml's `ne` reversed).
+    static func names(_ c: TransformerConfig) -> [(gguf: String, param: String)] {
+        var out = [("token_embd.weight", "embed.weight"), ("output_norm.weight", "final_norm.weight")]
+        if !c.tieEmbeddings { out.append(("output.weight", "head.weight")) }
+        for i in 0..<c.layers {
+            let b = "blocks.\(i)."
+            out += [("blk.\(i).attn_norm.weight", b + "norm1.weight"), ("blk.\(i).ffn_norm.weight", b + "norm2.weight"),
+                    ("blk.\(i).attn_q.weight", b + "attn.q.weight"), ("blk.\(i).attn_k.weight", b + "attn.k.weight"),
+                    ("blk.\(i).attn_v.weight", b + "attn.v.weight"), ("blk.\(i).attn_output.weight", b + "attn.o.weight"),
+                    ("blk.\(i).ffn_gate.weight", b + "mlp.gate.weight"), ("blk.\(i).ffn_up.weight", b + "mlp.up.weight"),
+                    ("blk.\(i).ffn_down.weight", b + "mlp.down.weight")]
+        }
+        return out
+    }
+
+    public init(path: String) throws {
+        let f = try GGUFFile(path: path)
+        let c = try Self.config(f)
+        tokenizer = try GGUFTokenizer(gguf: f)
+        guard tokenizer.tokens.count == c.vocabSize else { throw GGUFError("\(path): vocabulary and tokens disagree") }
+        let m = DecoderTransformer(c, seed: 0)
+        let params = Dictionary(uniqueKeysWithValues: m.namedParameters())
+        let mapping = Self.names(c)
+        let known = Set(mapping.map(\.gguf))
+        if let extra = f.tensors.first(where: { !known.contains($0.name) && !$0.name.hasPrefix("rope_") }) {
+            throw GGUFError("\(path): tensor '\(extra.name)' is not part of a llama model gtr knows")
+        }
+        for (g, p) in mapping {
+            guard let t = f.tensor(g) else { throw GGUFError("\(path): tensor '\(g)' is missing") }
+            guard let dst = params[p] else { throw GGUFError("internal: no parameter \(p)") }
+            let want = Array(dst.shape.reversed())
+            guard t.dims == want else { throw GGUFError("\(path): tensor '\(g)' has dims \(t.dims), the config implies \(want)") }
+            let v = f.dequantize(t)
+            guard v.allSatisfy({ $0.isFinite }) else { throw GGUFError("\(path): tensor '\(g)' holds a non-finite value") }
+            dst.assign(Tensor(shape: dst.shape, scalars: v))
+        }
+        model = m
+        file = f
+    }
+
+    /// Logits of the next token after `ids`: (V).
+    public func nextLogits(_ ids: [Int]) -> [Float] {
+        Autograd.noGrad { nextLogitsNoGrad(ids) }
+    }
+
+    func nextLogitsNoGrad(_ ids: [Int]) -> [Float] {
+        let logits = model(ids, batch: 1)  // (1, T, V)
+        let v = model.config.vocabSize, t = ids.count
+        let all = logits.scalars
+        return Array(all[((t - 1) * v)..<(t * v)])
+    }
+
+    /// Greedy continuation of `ids` (KV cache), up to `maxTokens` or the end-of-sequence token (included).
+    public func greedy(_ ids: [Int], maxTokens: Int) -> [Int] {
+        Autograd.noGrad { greedyNoGrad(ids, maxTokens: maxTokens) }
+    }
+
+    func greedyNoGrad(_ ids: [Int], maxTokens: Int) -> [Int] {
+        let cache = KVCache(layers: model.config.layers, reserve: ids.count + maxTokens)
+        var logits = model(ids, batch: 1, cache: cache).scalars
+        let v = model.config.vocabSize
+        var out: [Int] = []
+        for _ in 0..<maxTokens {
+            let last = logits[(logits.count - v)...]
+            var best = last.startIndex
+            for i in last.indices where last[i] > last[best] { best = i }
+            let id = best - last.startIndex
+            out.append(id)
+            if id == tokenizer.eos { break }
+            logits = model([id], batch: 1, cache: cache).scalars
+        }
+        return out
+    }
+}
