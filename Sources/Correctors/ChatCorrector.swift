@@ -30,6 +30,12 @@ public struct ChatConfig: Sendable, Equatable {
     public var pricePerMillionOut = 10.0
     /// Offer the solver tool for Points24 while the target is NOT DETERMINED.
     public var tools = true
+    /// Whether the frame goes to the endpoint as an image part. `auto` sends it and, if the endpoint refuses a
+    /// list-of-parts user turn (HTTP 400, 415, 422 or 500), asks again with a plain-string user turn that
+    /// describes the frame in text, and remembers that for the endpoint and model (`ChatCorrector.textOnly`).
+    /// `off` always sends plain text (text-only chat templates, llama.cpp's chatml), `on` always the image.
+    public enum Images: String, Sendable, CaseIterable { case auto, on, off }
+    public var images = Images.auto
 
     public init(baseURL: String, model: String, keyEnv: String? = nil) { self.baseURL = baseURL; self.model = model; self.keyEnv = keyEnv }
 
@@ -75,6 +81,18 @@ public final class ChatCorrector: Corrector, @unchecked Sendable {
         "chat|\(config.endpoint)|\(config.model)|t=\(config.temperature)|max=\(config.maxTokens)|tools=\(config.tools)"
     }
 
+    /// Endpoints (endpoint|model) found to refuse image parts, for this process.
+    nonisolated(unsafe) static var textOnlyEndpoints = Set<String>()
+    static let textOnlyLock = NSLock()
+    /// Whether this corrector sends text only (configured, or found out by `auto`).
+    public var textOnly: Bool {
+        switch config.images {
+        case .on: return false
+        case .off: return true
+        case .auto: Self.textOnlyLock.lock(); defer { Self.textOnlyLock.unlock() }; return Self.textOnlyEndpoints.contains(config.endpoint + "|" + config.model)
+        }
+    }
+
     var apiKey: String? { config.keyEnv.flatMap { ProcessInfo.processInfo.environment[$0] }.flatMap { $0.isEmpty ? nil : $0 } }
 
     /// Removes the API key from any text that may reach output, logs or the database.
@@ -90,19 +108,32 @@ public final class ChatCorrector: Corrector, @unchecked Sendable {
         reply.prompt = prompt.fullText
         reply.attempts = 0
         let image = "data:image/png;base64," + Data(PNG.encode(r.image)).base64EncodedString()
-        let messages: [JSONValue] = [
-            .object([("role", .string("system")), ("content", .string(prompt.system))]),
-            .object([("role", .string("user")), ("content", .array([
-                .object([("type", .string("text")), ("text", .string(prompt.user))]),
-                .object([("type", .string("image_url")), ("image_url", .object([("url", .string(image))]))]),
-            ]))]),
-        ]
+        let system = JSONValue.object([("role", .string("system")), ("content", .string(prompt.system))])
+        let withImage: [JSONValue] = [system, .object([("role", .string("user")), ("content", .array([
+            .object([("type", .string("text")), ("text", .string(prompt.user))]),
+            .object([("type", .string("image_url")), ("image_url", .object([("url", .string(image))]))]),
+        ]))])]
+        // Text only: a plain-string user turn (accepted by every chat template) with the frame described in words.
+        let textOnlyMessages: [JSONValue] = [system, .object([("role", .string("user")), ("content", .string(
+            prompt.user + "\n\n(The image is not attached. It shows: " + r.env.textObservation + ")"))])]
+        var messages = textOnly ? textOnlyMessages : withImage
         var malformedLeft = config.malformedRetries
+        var maxTokens = config.maxTokens
         while true {
+            var content: String?
             do {
                 var msgs = messages
-                let first = try send(msgs, tools: prompt.offersTool && config.tools, reply: &reply)
-                var content = first["content"]?.stringValue
+                let first: JSONValue
+                do {
+                    first = try send(msgs, tools: prompt.offersTool && config.tools, maxTokens: maxTokens, reply: &reply)
+                } catch let f as ChatFailure where f.refusesImages && config.images == .auto && !textOnly {
+                    // The endpoint refused the image parts: once more in text, and from now on for this endpoint.
+                    Self.textOnlyLock.lock(); Self.textOnlyEndpoints.insert(config.endpoint + "|" + config.model); Self.textOnlyLock.unlock()
+                    reply.notes.append("images=auto: \(config.endpoint) refused an image part (\(f.message)); the frame goes as text from now on")
+                    messages = textOnlyMessages
+                    continue
+                }
+                content = first["content"]?.stringValue
                 if case let .array(calls)? = first["tool_calls"], !calls.isEmpty {
                     // The assistant turn sent back as servers accept it: string content (null is refused by some),
                     // the tool calls, and no legacy `function_call`.
@@ -119,19 +150,39 @@ public final class ChatCorrector: Corrector, @unchecked Sendable {
                         msgs.append(.object([("role", .string("tool")), ("tool_call_id", .string(id)),
                                              ("content", .string(CorrectorPrompt.runTool(arguments: args)))]))
                     }
-                    content = try send(msgs, tools: false, reply: &reply)["content"]?.stringValue
+                    content = try send(msgs, tools: false, maxTokens: maxTokens, reply: &reply)["content"]?.stringValue
                 }
                 reply.rawReply = redact(content ?? "")
                 try prompt.parseReply(content ?? "", into: &reply, env: r.env, agentAction: r.agentAction)
+                redactFields(&reply)
                 break
             } catch let m as MalformedReply {
-                if malformedLeft > 0 { malformedLeft -= 1; continue }
-                reply.verdict = .none; reply.correction = nil
-                reply.failure = redact("no correction: malformed reply after \(config.malformedRetries + 1) tries (\(m.reason))")
-                break
+                let tries = config.malformedRetries - malformedLeft + 1
+                guard malformedLeft > 0 else {
+                    reply.verdict = .none; reply.correction = nil
+                    reply.failure = oneLine(redact("no correction: malformed reply after \(tries) tries (\(m.reason))"))
+                    break
+                }
+                malformedLeft -= 1
+                // Never the identical request again (at temperature 0 it gets the identical reply): a reply cut
+                // at max_tokens gets twice the tokens; any other gets its reply back with what was wrong with it.
+                if m.truncated {
+                    maxTokens *= 2
+                    reply.notes.append("retry \(tries): the reply was cut at max_tokens; asking again with max_tokens \(maxTokens)")
+                } else if let c = content, !c.isEmpty {
+                    messages += [.object([("role", .string("assistant")), ("content", .string(c))]),
+                                 .object([("role", .string("user")), ("content", .string(
+                                    "That reply could not be used: \(m.reason). Answer again with only the JSON object, in the format asked for."))])]
+                    reply.notes.append("retry \(tries): \(m.reason); the reply is sent back with what was wrong")
+                } else {
+                    // No model text to answer (an empty or non-JSON HTTP body, a proxy's error page): the request
+                    // was not answered, so the same request again is the right retry.
+                    reply.notes.append("retry \(tries): \(m.reason)")
+                }
+                continue
             } catch let f as ChatFailure {
                 reply.verdict = .none; reply.correction = nil
-                reply.failure = redact("no correction: " + f.message)
+                reply.failure = oneLine(redact("no correction: " + f.message))
                 break
             }
         }
@@ -140,13 +191,32 @@ public final class ChatCorrector: Corrector, @unchecked Sendable {
         return reply
     }
 
-    struct ChatFailure: Error { let message: String }
+    struct ChatFailure: Error {
+        let message: String
+        var status = 0
+        /// A refusal that a list-of-parts user turn can cause (what `images=auto` falls back on).
+        var refusesImages: Bool { [400, 415, 422, 500].contains(status) }
+    }
+
+    /// The key removed from every field a reply fills (answers, the corrected thought), not only the raw reply.
+    func redactFields(_ reply: inout CorrectorReply) {
+        reply.answers = reply.answers.map(redact)
+        if let c = reply.correction, let k = apiKey, k.count >= 4, c.serialized().contains(k) {
+            reply.correction = (try? JSONParser.parse(redact(c.serialized()))) ?? nil
+        }
+        if let t = reply.targetFormula { reply.targetFormula = redact(t) }
+    }
+
+    /// Text that reaches a terminal or a log line: one line, at most 300 characters.
+    func oneLine(_ s: String) -> String {
+        String(s.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(300))
+    }
 
     /// One chat-completions call with transport-level retries; returns `choices[0].message`.
-    func send(_ messages: [JSONValue], tools: Bool, reply: inout CorrectorReply) throws -> JSONValue {
+    func send(_ messages: [JSONValue], tools: Bool, maxTokens: Int, reply: inout CorrectorReply) throws -> JSONValue {
         var body: [(String, JSONValue)] = [
             ("model", .string(config.model)), ("messages", .array(messages)),
-            ("temperature", .number(config.temperature)), ("max_tokens", .number(Double(config.maxTokens))),
+            ("temperature", .number(config.temperature)), ("max_tokens", .number(Double(maxTokens))),
             ("response_format", .object([("type", .string("json_object"))])),
         ]
         if tools {
@@ -186,10 +256,13 @@ public final class ChatCorrector: Corrector, @unchecked Sendable {
                 guard case let .array(choices)? = v["choices"], let msg = choices.first?["message"], case .object = msg else {
                     throw MalformedReply("no choices[0].message in the reply")
                 }
+                if choices.first?["finish_reason"]?.stringValue == "length", msg["tool_calls"] == nil {
+                    throw MalformedReply("the reply was cut at max_tokens \(maxTokens) (finish_reason length)", truncated: true)
+                }
                 return msg
-            case 429, 408, 500...599:
-                guard attempt <= config.maxRetries else {
-                    throw ChatFailure(message: "HTTP \(resp.status) after \(attempt) attempt(s)" + errorDetail(resp))
+            case 429, 408, 500, 502...599:
+                guard attempt <= config.maxRetries, !(resp.status == 500 && config.images == .auto && !textOnly && attempt == 1 && messagesHaveImage(messages)) else {
+                    throw ChatFailure(message: "HTTP \(resp.status) after \(attempt) attempt(s)" + errorDetail(resp), status: resp.status)
                 }
                 var wait = delay
                 if resp.status == 429, let ra = resp.headers["retry-after"], let s = Self.retryAfterSeconds(ra) {
@@ -199,16 +272,28 @@ public final class ChatCorrector: Corrector, @unchecked Sendable {
                     wait = s
                 }
                 try pause(wait)
-            default:
-                throw ChatFailure(message: "HTTP \(resp.status)" + errorDetail(resp))
+            default:  // 4xx and 501: retrying cannot help
+                throw ChatFailure(message: "HTTP \(resp.status)" + errorDetail(resp), status: resp.status)
             }
         }
     }
 
-    /// `error.message` of an OpenAI-style error body, shortened.
+    /// The server's own words for an error, on one line: OpenAI's `error.message`, FastAPI's `detail` (llama.cpp's
+    /// server, vLLM), or the body's first line of text.
     func errorDetail(_ r: HTTPResponse) -> String {
-        guard let v = try? JSONParser.parse(r.text), let m = v["error"]?["message"]?.stringValue ?? v["error"]?.stringValue else { return "" }
-        return ": " + String(m.prefix(200))
+        var m: String?
+        if let v = try? JSONParser.parse(r.text) {
+            m = v["error"]?["message"]?.stringValue ?? v["error"]?.stringValue ?? v["detail"]?.stringValue
+                ?? v["message"]?.stringValue ?? v["detail"].map { $0.serialized() }
+        } else if !r.text.isEmpty {
+            m = r.text
+        }
+        guard let m else { return "" }
+        return ": " + oneLine(redact(m)).prefix(200)
+    }
+
+    func messagesHaveImage(_ messages: [JSONValue]) -> Bool {
+        messages.contains { if case .array? = $0["content"] { return true }; return false }
     }
 
     /// Full jitter over a capped exponential: uniform in [d/2, d], d = min(cap, base·2^(attempt-1)).

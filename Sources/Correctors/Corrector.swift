@@ -81,6 +81,8 @@ public struct CorrectorReply: Sendable {
     /// The exact request text (system prompt, user prompt, data lines) and the raw reply.
     public var prompt = ""
     public var rawReply = ""
+    /// What happened on the way (a retry and why, an endpoint found to refuse images), for the user to see.
+    public var notes: [String] = []
     public var latency: Double = 0
     public var promptTokens = 0
     public var completionTokens = 0

@@ -96,7 +96,9 @@ public struct CorrectorPrompt: Sendable, Equatable {
 
 public struct MalformedReply: Error, CustomStringConvertible {
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
+    /// The reply was cut at max_tokens (a retry with more tokens can help).
+    public var truncated = false
+    public init(_ reason: String, truncated: Bool = false) { self.reason = reason; self.truncated = truncated }
     public var description: String { reason }
 }
 

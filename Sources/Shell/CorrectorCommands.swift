@@ -46,7 +46,9 @@ extension Shell {
                               OptionSpec("timeout", .number(0.1...3600), "seconds"), OptionSpec("connect_timeout", .number(0.1...600), "seconds"),
                               OptionSpec("retries", .int(0...20)), OptionSpec("malformed_retries", .int(0...10)),
                               OptionSpec("rpm", .number(0.01...1_000_000), "requests per minute"), OptionSpec("price_in", .number(0...1000), "$ per million"),
-                              OptionSpec("price_out", .number(0...1000), "$ per million"), OptionSpec("tools", .choice(["on", "off"]))],
+                              OptionSpec("price_out", .number(0...1000), "$ per million"), OptionSpec("tools", .choice(["on", "off"])),
+                              OptionSpec("images", .choice(ChatConfig.Images.allCases.map(\.rawValue)), default: "auto",
+                                         "send the frame as an image part (on), as text (off), or find out (auto)")],
                     usageOverride: "corrector [list] | corrector use oracle|human|NAME | corrector use chat url=URL model=M [key_env=VAR] [name=N] [options] | corrector stats",
                     volatile: true) { sh, a in
             try sh.correctorCommand(a)
@@ -102,6 +104,7 @@ extension Shell {
                 if let v = a.double("price_in") { c.pricePerMillionIn = v }
                 if let v = a.double("price_out") { c.pricePerMillionOut = v }
                 if let v = a.string("tools") { c.tools = v == "on" }
+                if let v = a.string("images").flatMap(ChatConfig.Images.init(rawValue:)) { c.images = v }
                 let name = a.options["name"] ?? "chat"
                 guard !["oracle", "human"].contains(name), name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
                     throw CommandError("name=\(name): choose a word other than oracle or human")
@@ -123,8 +126,10 @@ extension Shell {
                 let s = cs.stats[name]!
                 let called = s.requests - s.cacheHits
                 let lat = called > 0 ? s.latency / Double(called) : 0
-                out(String(format: "%-10@  %8d  %10d  %8d  %3d  %3d  %10.1f ms  %10d  %14d  $%.4f", name as NSString, s.requests, s.cacheHits, s.failures,
-                           s.yes, s.no, lat * 1000, s.promptTokens, s.completionTokens, s.cost))
+                // The name is padded in Swift: `%-10@` does not pad on Linux's Foundation.
+                out(name.padding(toLength: max(10, name.count), withPad: " ", startingAt: 0)
+                    + String(format: "  %8d  %10d  %8d  %3d  %3d  %10.1f ms  %10d  %14d  $%.4f", s.requests, s.cacheHits, s.failures,
+                             s.yes, s.no, lat * 1000, s.promptTokens, s.completionTokens, s.cost))
             }
             if cs.stats.isEmpty { out("(no corrections yet in this shell)") }
         case let x?: throw CommandError("unknown subcommand '\(x)' (use, stats, list)")
@@ -184,6 +189,8 @@ extension Shell {
             reply.fromCache = true
         } else {
             do { reply = try c.correct(req) } catch CorrectorError.cancelled where Interrupt.pending { Interrupt.clear(); throw ShellError.interrupted }
+            // Retries and fallbacks are shown, not kept as command output (a replay answers from the ledger).
+            for n in reply.notes { prompting(config.style.dim("note: " + n)) }
         }
         if reply.fromCache { reply.latency = 0; reply.promptTokens = 0; reply.completionTokens = 0; reply.cost = 0; reply.attempts = 0 }
         if reply.failure == nil { cs.memory[hash] = reply }

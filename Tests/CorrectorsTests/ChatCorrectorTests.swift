@@ -87,6 +87,8 @@ let goodContent = """
         guard case let .array(msgs)? = second["messages"] else { Issue.record("no messages"); return }
         #expect(msgs.count == 4)
         #expect(msgs[2]["tool_calls"] != nil)
+        // The assistant turn goes back with string content (llama.cpp's server refuses null) and no function_call.
+        #expect(msgs[2]["content"] == .string("") && msgs[2]["function_call"] == nil)
         #expect(msgs[3]["role"]?.stringValue == "tool" && msgs[3]["tool_call_id"]?.stringValue == "call_1")
         #expect(msgs[3]["content"]?.stringValue == Solver.points24.solutions([4, 6, 2, 3]).map(\.text).joined(separator: ", "))
         #expect(reply.promptTokens == 180 && reply.completionTokens == 70)
@@ -97,7 +99,7 @@ let goodContent = """
             i < 2 ? ScriptedResponse(status: 500, text: "{\"error\": {\"message\": \"overloaded\"}}") : ScriptedResponse(text: chatReply(content: goodContent))
         }
         defer { server.stop() }
-        let (chat, sleeps) = try corrector(server)
+        let (chat, sleeps) = try corrector(server) { $0.images = .on }  // (with auto, a first 500 means "try text")
         let reply = try chat.correct(try p24Request(target: "4*6*(3-2)"))
         #expect(reply.failure == nil && reply.verdict == .incorrect)
         #expect(reply.attempts == 3)
