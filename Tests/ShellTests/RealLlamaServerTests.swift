@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+@testable import Shell
+
+/// Issue 17 §8: gtr's chat corrector against a real OpenAI-compatible server: llama.cpp's (llama-cpp-python,
+/// `make real-servers`) serving SmolLM2-135M-Instruct on 127.0.0.1 with an API key, the GGUF's own chat template
+/// (which refuses image parts: `images=auto` must find that out). Skips without the venv or the GGUF.
+enum RealLlama {
+    static let python = repoRoot.appendingPathComponent(".venv-llama/bin/python").path
+    static let gguf = repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    static var present: Bool { FileManager.default.isExecutableFile(atPath: python) && FileManager.default.fileExists(atPath: gguf) }
+}
+
+@Suite(.serialized, .enabled(if: RealLlama.present, "no .venv-llama or SmolLM2 GGUF: run `make real-servers`"))
+struct RealLlamaServerTests {
+    @Test func theChatCorrectorGetsRealVerdictsAndNoKeyLeaks() throws {
+        let home = tempDir()
+        let port = Int.random(in: 20_000...40_000)
+        let key = "sk-real-\(UUID().uuidString)"
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: RealLlama.python)
+        server.arguments = ["-m", "llama_cpp.server", "--model", RealLlama.gguf, "--host", "127.0.0.1", "--port", String(port),
+                            "--n_threads", "1", "--n_ctx", "2048", "--api_key", key]
+        server.standardOutput = FileHandle.nullDevice; server.standardError = FileHandle.nullDevice
+        try server.run()
+        // Reaped with waitpid: Process.waitUntilExit can miss an exit while other suites spawn processes.
+        defer { kill(server.processIdentifier, SIGKILL); var st: Int32 = 0; _ = waitpid(server.processIdentifier, &st, 0) }
+        let up = spawnAndWait(["/bin/bash", "-c", "for i in $(seq 120); do curl -sf -H 'Authorization: Bearer \(key)' http://127.0.0.1:\(port)/v1/models >/dev/null && exit 0; sleep 0.5; done; exit 1"], timeout: 70)
+        try #require(up == 0, "the llama.cpp server did not come up")
+        var script = "corrector use chat url=http://127.0.0.1:\(port)/v1 model=smollm2 key_env=GTR_REAL_KEY images=auto timeout=120\n"
+        for seed in 3...8 { script += "env points24 seed=\(seed)\nthink\ncorrect\n" }
+        script += "corrector stats\n"
+        let r = try runGTR([], input: script, home: home, extraEnv: ["GTR_REAL_KEY": key])
+        let verdicts = r.stdout.components(separatedBy: "verdict: YES").count + r.stdout.components(separatedBy: "verdict: NO").count - 2
+        print("real llama.cpp server: \(verdicts) verdict(s) over 6 states")
+        #expect(verdicts >= 1, "\(r.stdout.suffix(2000)) \(r.stderr.suffix(500))")
+        #expect(r.stdout.contains("refused an image part") || r.stderr.contains("refused an image part"))
+        // The key appears nowhere: output, errors, the database and its WAL.
+        #expect(!r.stdout.contains(key) && !r.stderr.contains(key))
+        for f in (try FileManager.default.contentsOfDirectory(atPath: home.path)) where f.hasPrefix("gtr.sqlite") {
+            let bytes = try Data(contentsOf: home.appendingPathComponent(f))
+            #expect(bytes.range(of: Data(key.utf8)) == nil, "\(f) holds the key")
+        }
+    }
+}
