@@ -79,9 +79,8 @@ import Testing
         #expect(missing.status != 0 && missing.stderr.contains("no session 99"))
     }
 
-    /// kill -9 in the middle of a session: every completed command is in the database and it is consistent.
-    @Test func killNineKeepsCompletedCommands() throws {
-        let home = tempDir()
+    /// gtr reading from a pipe, its stdout on another, for tests that kill it mid-command.
+    func launchGTR(home: URL) throws -> (Process, Pipe, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: gtrBinary)
         var env = ProcessInfo.processInfo.environment
@@ -90,6 +89,13 @@ import Testing
         let (i, o) = (Pipe(), Pipe())
         p.standardInput = i; p.standardOutput = o; p.standardError = FileHandle.nullDevice
         try p.run()
+        return (p, i, o)
+    }
+
+    /// kill -9 in the middle of a session: every completed command is in the database and it is consistent.
+    @Test func killNineKeepsCompletedCommands() throws {
+        let home = tempDir()
+        let (p, i, o) = try launchGTR(home: home)
         var seen = ""
         for n in 1...30 {
             i.fileHandleForWriting.write(Data("echo done-\(n)\n".utf8))
@@ -113,14 +119,7 @@ import Testing
     /// was running, and `replay` reports where the original stopped instead of "identical".
     @Test func killNineInsideAutoKeepsFinishedEpisodesAndReplayIsHonest() throws {
         let home = tempDir()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: gtrBinary)
-        var env = ProcessInfo.processInfo.environment
-        env["GTR_HOME"] = home.path; env["NO_COLOR"] = "1"
-        p.environment = env
-        let (i, o) = (Pipe(), Pipe())
-        p.standardInput = i; p.standardOutput = o; p.standardError = FileHandle.nullDevice
-        try p.run()
+        let (p, i, o) = try launchGTR(home: home)
         i.fileHandleForWriting.write(Data("env points24 seed=3\nauto episodes=200\n".utf8))
         // Episode 1 is the env's; "episode 8:" means episodes 2…7 of auto have ended.
         var seen = ""
