@@ -96,7 +96,7 @@ LLAMA_FLAGS := -DGGML_NATIVE=OFF $(shell grep -q avx512f /proc/cpuinfo && echo -
   $(shell grep -q avx2 /proc/cpuinfo && echo -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
 real-servers: model
 	@test -x $(LLAMA_VENV)/bin/python && $(LLAMA_VENV)/bin/python -c "import llama_cpp" 2>/dev/null || { \
-	  python3 -m venv $(LLAMA_VENV) && CMAKE_ARGS="$(LLAMA_FLAGS)" $(LLAMA_VENV)/bin/pip install -q 'llama-cpp-python[server]==0.3.36'; }
+	  python3 -m venv $(LLAMA_VENV) && CMAKE_ARGS="$(LLAMA_FLAGS) -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(LLAMA_VENV)/bin/pip install -q 'llama-cpp-python[server]==0.3.36'; }
 tokenizer-reference: real-servers
 	$(LLAMA_VENV)/bin/python scripts/smollm2_tokenizer_reference.py
 logits-reference: real-servers
