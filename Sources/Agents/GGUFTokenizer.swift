@@ -233,13 +233,17 @@ public final class GGUFTokenizer: @unchecked Sendable {
 
     /// The text of `ids` (special tokens written as themselves; invalid UTF-8 is repaired).
     public func decode(_ ids: [Int]) -> String {
-        var bytes: [UInt8] = []
-        for id in ids where id >= 0 && id < tokens.count {
-            let t = tokens[id]
-            if tokenTypes[id] == 3 || tokenTypes[id] == 4 { bytes += Array(t.utf8); continue }
-            for u in t.unicodeScalars { if let b = Self.scalarToByte[u.value] { bytes.append(b) } else { bytes += Array(String(u).utf8) } }
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: ids.flatMap { bytes($0) }, as: UTF8.self)
+    }
+
+    /// The raw bytes token `id` stands for (a piece of a UTF-8 character stays a piece), for byte offsets.
+    public func bytes(_ id: Int) -> [UInt8] {
+        guard id >= 0 && id < tokens.count else { return [] }
+        let t = tokens[id]
+        if tokenTypes[id] == 3 || tokenTypes[id] == 4 { return Array(t.utf8) }
+        var out: [UInt8] = []
+        for u in t.unicodeScalars { if let b = Self.scalarToByte[u.value] { out.append(b) } else { out += Array(String(u).utf8) } }
+        return out
     }
 
     // MARK: chat template

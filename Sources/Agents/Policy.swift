@@ -128,6 +128,9 @@ public protocol Policy: AnyObject {
     var name: String { get }
     /// The checkpoint kind this backend is registered under in `PolicyRegistry` ("tiny-vlm").
     var kind: String { get }
+    /// Whether the model sees the frame; a text-only model (a llama GGUF, a remote text endpoint) needs
+    /// environments that describe their state in words (`observation=text`).
+    var readsImages: Bool { get }
     /// Tokens the model reads at once: the input (visual tokens and prompt) and the answer together.
     var contextLength: Int { get }
     /// Tokens an input takes before the answer: visual tokens, and the prompt with its special tokens.
@@ -167,6 +170,8 @@ public protocol Policy: AnyObject {
 }
 
 extension Policy {
+    public var readsImages: Bool { true }
+
     public func generate(_ inputs: [AgentInput], config: GenerationConfig) throws -> [PolicyOutput] {
         try generate(inputs, prefixes: nil, config: config)
     }

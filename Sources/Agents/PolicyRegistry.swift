@@ -16,12 +16,12 @@ public enum PolicyRegistry {
         }
     }
 
-    /// The registered backends. Next to come: a GGUF llama (SmolLM2 on the tensor core: kind "llama-gguf", a
-    /// `.gguf` file or a directory naming one) and a remote OpenAI-compatible endpoint (kind "remote": config.json
-    /// with a URL and model name; `generate` only, `evaluate` unsupported).
+    /// The registered backends: the tiny VLM, and a llama GGUF (SmolLM2 on the tensor core: a `.gguf` file, or a
+    /// directory whose config.json names one). Remote endpoints are attached by `model connect`, not loaded.
     public static let entries: [Entry] = [
         Entry(kind: TinyVLM.kind, load: { try TinyVLM.load(from: $0) },
               makeTrainable: { try TinyVLM.makeTrainable(corpus: $0, shape: $1) }),
+        Entry(kind: LlamaPolicy.kind, load: { try LlamaPolicy.load(from: $0) }),
     ]
 
     /// The kind a checkpoint was written by before the registry existed (and the fallback for a config.json whose
@@ -47,8 +47,14 @@ public enum PolicyRegistry {
         return kind
     }
 
-    /// Loads the checkpoint directory `dir` with the backend its config.json names.
+    /// Loads the checkpoint directory `dir` with the backend its config.json names (a `.gguf` file loads as a
+    /// llama policy).
     public static func load(from dir: URL) throws -> Policy {
+        if dir.pathExtension.lowercased() == "gguf" {
+            guard FileManager.default.fileExists(atPath: dir.path) else { throw AgentError.badCheckpoint("\(dir.path) does not exist") }
+            guard !isNonRegularFile(dir) else { throw AgentError.badCheckpoint("\(dir.path) is not a regular file") }
+            return try LlamaPolicy.load(from: dir)
+        }
         let kind = try kind(of: dir)
         guard let e = entry(kind) else {
             throw AgentError.badCheckpoint("\(dir.path): unknown model kind '\(kind)' (known: \(kinds.joined(separator: ", ")))")
