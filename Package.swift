@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Support"]),
         .testTarget(name: "EpisodesTests", dependencies: ["Episodes", "Environments"]),
         // AgentsTests build their inputs from games, through Training's `AgentInput.from(env)`.
-        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Support", "Tensors", "Training"], exclude: ["Fixtures"]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Support", "Tensors", "Training", "LoopbackHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Correctors", "Environments", "Support", "Tensors"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
         .testTarget(name: "CorrectorsTests", dependencies: ["Correctors", "Environments", "Support", "LoopbackHTTP"]),

@@ -100,7 +100,14 @@ public final class Blackjack: EnvironmentBase, Environment {
     }
 
     public func prompt(thoughts: Bool) -> String {
-        var q = "You are a blackjack player. You are observing the current game state, you can choose between ['stand', 'hit']. "
+        var q = "You are a blackjack player. You are observing the current game state, "
+        if observationMode == .text {
+            let hand = player.map { "'\($0.face)'" }.joined(separator: ", ")
+            q += "which is: the dealer shows '\(dealer.first?.face ?? "?")' and one card face down; your cards are \(hand), "
+                + "total \(playerTotal)\(hasUsableAce ? " with a usable ace" : ""). You can choose between ['stand', 'hit']. "
+        } else {
+            q += "you can choose between ['stand', 'hit']. "
+        }
         q += "Your response should be a valid json file in the following format: \n{\n "
         if thoughts {
             q += "\"thoughts\": \"{first describe your total points and the dealer's total points then think about which action to choose}\", \n"

@@ -51,7 +51,8 @@ public final class EZPoints: FormulaCardGame, Environment {
 
     public func prompt(thoughts: Bool) -> String {
         let f = formulaText
-        var q = "You are an expert card game player. You are observing two cards in the image. "
+        var q = "You are an expert card game player. "
+        q += observationMode == .text ? "You are observing two cards: \(cardsInWords). " : "You are observing two cards in the image. "
         q += "You are observing the current formula: \(f). "
         q += "You can choose between ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '+', '*', '=']. "
         q += "The number or operator you choose will be appended to the current formula. "

@@ -91,8 +91,11 @@ public protocol Environment: AnyObject {
     func reset(seed: UInt64?, options: [String: String]) throws -> Observation
     /// Executes one action string (must be in `legalActions`).
     func step(_ action: String) throws -> StepResult
-    /// The GTR task prompt for the current state, with or without the thought fields.
+    /// The GTR task prompt for the current state, with or without the thought fields (in text mode it describes
+    /// what the frame shows).
     func prompt(thoughts: Bool) -> String
+    /// The frame (`image`, GTR's setting) or words in the prompt (`text`): reset option `observation=`.
+    var observationMode: ObservationMode { get set }
     /// The current observation (renders the frame).
     func observe() -> Observation
     /// A text description of the state (what `show` prints without colour).
@@ -154,6 +157,13 @@ extension Environment {
 
 import Foundation
 
+/// How an environment shows its state to an agent: the frame (GTR's visual setting), or a description in words
+/// in the prompt (text mode, for text-only language models: as gym-cards' text variants and ALFWorld's text engine
+/// do). Chosen with the common reset option `observation=image|text`; the frame is rendered either way.
+public enum ObservationMode: String, Sendable, CaseIterable {
+    case image, text
+}
+
 /// Shared machinery for the built-in environments: the seeded stream, options, the time limit gym-cards
 /// registers (TimeLimit 300) and the invalid-action policy.
 open class EnvironmentBase {
@@ -163,6 +173,8 @@ open class EnvironmentBase {
     public var timeLimit = 300
     /// When false, steps return an empty frame (text-only rollouts and benchmarks); `render()` still draws.
     public var renderFrames = true
+    /// Whether the prompt describes the state in words (`observation=text`) or points at the frame.
+    public var observationMode: ObservationMode = .image
     public internal(set) var stepCount = 0
     public internal(set) var isDone = false
     var started = false
@@ -171,7 +183,7 @@ open class EnvironmentBase {
 
     /// Applies the options every env understands and re-seeds the stream when a seed is given.
     func beginReset(seed: UInt64?, options: [String: String], known: Set<String>) throws {
-        let common: Set<String> = ["invalid", "time_limit", "seed"]
+        let common: Set<String> = ["invalid", "time_limit", "seed", "observation"]
         for k in options.keys where !common.contains(k) && !known.contains(k) {
             let all = (common.union(known)).sorted().joined(separator: ", ")
             throw EnvironmentError.badOption("unknown option '\(k)' (options: \(all))")
@@ -181,6 +193,10 @@ open class EnvironmentBase {
                 throw EnvironmentError.badOption("invalid=\(v): expected random or penalty")
             }
             invalidPolicy = p
+        }
+        if let v = options["observation"] {
+            guard let m = ObservationMode(rawValue: v) else { throw EnvironmentError.badOption("observation=\(v): expected image or text") }
+            observationMode = m
         }
         if let v = options["time_limit"] {
             guard let n = Int(v), n > 0, n <= 1_000_000 else { throw EnvironmentError.badOption("time_limit=\(v): expected a positive integer") }
@@ -222,7 +238,7 @@ open class EnvironmentBase {
     func copyBase(to other: EnvironmentBase) {
         other.rng = rng; other.seed = seed; other.invalidPolicy = invalidPolicy; other.timeLimit = timeLimit
         other.stepCount = stepCount; other.isDone = isDone; other.started = started
-        other.renderFrames = renderFrames
+        other.renderFrames = renderFrames; other.observationMode = observationMode
     }
 }
 

@@ -11,15 +11,15 @@ public enum EnvironmentRegistry {
 
     public static let entries: [Entry] = [
         Entry(name: "points24", summary: "gym-cards Points24-v0: make 24 from four cards (the paper's hardest card task)",
-              options: ["seed=", "cards=", "solvable_only=", "ranks=", "invalid=", "time_limit="], make: { Points24() }),
+              options: ["seed=", "cards=", "solvable_only=", "ranks=", "invalid=", "time_limit=", "observation="], make: { Points24() }),
         Entry(name: "ezpoints", summary: "gym-cards EZPoints-v0: make 12 from two cards with + and *",
-              options: ["seed=", "cards=", "invalid=", "time_limit="], make: { EZPoints() }),
+              options: ["seed=", "cards=", "invalid=", "time_limit=", "observation="], make: { EZPoints() }),
         Entry(name: "numberline", summary: "gym-cards NumberLine-v0: move the current number to the target",
-              options: ["seed=", "max_position=", "start=", "target=", "invalid=", "time_limit="], make: { NumberLine() }),
+              options: ["seed=", "max_position=", "start=", "target=", "invalid=", "time_limit=", "observation="], make: { NumberLine() }),
         Entry(name: "blackjack", summary: "gym-cards Blackjack-v0: hit or stand against the dealer",
-              options: ["seed=", "invalid=", "time_limit="], make: { Blackjack() }),
+              options: ["seed=", "invalid=", "time_limit=", "observation="], make: { Blackjack() }),
         Entry(name: "alfworld", summary: "ALFWorld household tasks on gtr's native engine (generated rooms, or game=PATH of a game.tw-pddl)",
-              options: ["seed=", "task=", "game=", "shared_locations=", "max_steps=", "gtr_truncation=", "parse=", "invalid="], make: { Household() }),
+              options: ["seed=", "task=", "game=", "shared_locations=", "max_steps=", "gtr_truncation=", "parse=", "invalid=", "observation="], make: { Household() }),
     ]
 
     public static var names: [String] { entries.map(\.name) }

@@ -91,6 +91,9 @@ open class FormulaCardGame: EnvironmentBase {
     }
 
     /// The text view shared by the points games.
+    /// The hand as text mode's prompt names it: `'A', '3', '10', 'K'` (the ranks as the cards show them).
+    public var cardsInWords: String { cards.map { "'\($0.rankLabel)'" }.joined(separator: ", ") }
+
     public var textObservation: String {
         let f = formula.isEmpty ? "(empty)" : formula.map(\.description).joined(separator: " ")
         var s = "Cards: \(cards.map(\.description).joined(separator: " ")) (numbers \(numbers.map(String.init).joined(separator: " "))) | Formula: \(f)"

@@ -66,7 +66,9 @@ public final class NumberLine: EnvironmentBase, Environment {
     }
 
     public func prompt(thoughts: Bool) -> String {
-        var q = "You are playing a game called number line. You will see a target number and a current number in the image. "
+        var q = "You are playing a game called number line. "
+        q += observationMode == .text ? "The target number is \(goal) and the current number is \(position). "
+            : "You will see a target number and a current number in the image. "
         q += "And your goal is to move the current number closer to the target by choosing either adding or subtracting one to the current number. "
         q += "Your response should be a valid json file in the following format: \n{\n "
         if thoughts {

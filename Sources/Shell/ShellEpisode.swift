@@ -46,6 +46,8 @@ extension Shell {
         var opts = options
         // Paths in options are relative to the shell's working directory.
         if let g = opts["game"], !g.hasPrefix("/") { opts["game"] = resolve(g).path }
+        // a text-only model needs the state in words; an explicit observation= wins (and is logged either way)
+        if opts["observation"] == nil, let m = agent.policy, !m.readsImages { opts["observation"] = "text" }
         let previous = episode
         // Dealt without a sink so that a bad option changes nothing, and so the abandoned episode's end is logged
         // before the new one begins.

@@ -13,10 +13,9 @@ enum RealLlama {
 
 @Suite(.serialized, .enabled(if: RealLlama.present, "no .venv-llama or SmolLM2 GGUF: run `make real-servers`"))
 struct RealLlamaServerTests {
-    @Test func theChatCorrectorGetsRealVerdictsAndNoKeyLeaks() throws {
-        let home = tempDir()
+    /// Starts llama.cpp's server with `key` on a free port; the caller stops it with the returned closure.
+    func startServer(key: String) throws -> (port: Int, stop: () -> Void) {
         let port = Int.random(in: 20_000...40_000)
-        let key = "sk-real-\(UUID().uuidString)"
         let server = Process()
         server.executableURL = URL(fileURLWithPath: RealLlama.python)
         server.arguments = ["-m", "llama_cpp.server", "--model", RealLlama.gguf, "--host", "127.0.0.1", "--port", String(port),
@@ -24,9 +23,26 @@ struct RealLlamaServerTests {
         server.standardOutput = FileHandle.nullDevice; server.standardError = FileHandle.nullDevice
         try server.run()
         // Reaped with waitpid: Process.waitUntilExit can miss an exit while other suites spawn processes.
-        defer { kill(server.processIdentifier, SIGKILL); var st: Int32 = 0; _ = waitpid(server.processIdentifier, &st, 0) }
+        let stop = { kill(server.processIdentifier, SIGKILL); var st: Int32 = 0; _ = waitpid(server.processIdentifier, &st, 0) }
         let up = spawnAndWait(["/bin/bash", "-c", "for i in $(seq 120); do curl -sf -H 'Authorization: Bearer \(key)' http://127.0.0.1:\(port)/v1/models >/dev/null && exit 0; sleep 0.5; done; exit 1"], timeout: 70)
+        if up != 0 { stop() }
         try #require(up == 0, "the llama.cpp server did not come up")
+        return (port, stop)
+    }
+
+    func expectNoKey(_ key: String, in r: ProcessResult, home: URL) throws {
+        #expect(!r.stdout.contains(key) && !r.stderr.contains(key))
+        for f in (try FileManager.default.contentsOfDirectory(atPath: home.path)) where f.hasPrefix("gtr.sqlite") {
+            let bytes = try Data(contentsOf: home.appendingPathComponent(f))
+            #expect(bytes.range(of: Data(key.utf8)) == nil, "\(f) holds the key")
+        }
+    }
+
+    @Test func theChatCorrectorGetsRealVerdictsAndNoKeyLeaks() throws {
+        let home = tempDir()
+        let key = "sk-real-\(UUID().uuidString)"
+        let (port, stop) = try startServer(key: key)
+        defer { stop() }
         var script = "corrector use chat url=http://127.0.0.1:\(port)/v1 model=smollm2 key_env=GTR_REAL_KEY images=auto timeout=120\n"
         for seed in 3...8 { script += "env points24 seed=\(seed)\nthink\ncorrect\n" }
         script += "corrector stats\n"
@@ -36,10 +52,35 @@ struct RealLlamaServerTests {
         #expect(verdicts >= 1, "\(r.stdout.suffix(2000)) \(r.stderr.suffix(500))")
         #expect(r.stdout.contains("refused an image part") || r.stderr.contains("refused an image part"))
         // The key appears nowhere: output, errors, the database and its WAL.
-        #expect(!r.stdout.contains(key) && !r.stderr.contains(key))
-        for f in (try FileManager.default.contentsOfDirectory(atPath: home.path)) where f.hasPrefix("gtr.sqlite") {
-            let bytes = try Data(contentsOf: home.appendingPathComponent(f))
-            #expect(bytes.range(of: Data(key.utf8)) == nil, "\(f) holds the key")
-        }
+        try expectNoKey(key, in: r, home: home)
+    }
+
+    /// Issue 17 §6: the real server as the agent (`model connect`): the image probe finds the text-only template,
+    /// episodes switch to observation=text, log-probs come back per token, and an episode is played to its end.
+    @Test func aRemoteAgentPlaysAPoints24Episode() throws {
+        let home = tempDir()
+        let key = "sk-real-\(UUID().uuidString)"
+        let (port, stop) = try startServer(key: key)
+        defer { stop() }
+        let script = """
+            model connect url=http://127.0.0.1:\(port)/v1 model=smollm2 key_env=GTR_REAL_KEY images=auto timeout=120
+            env points24 seed=3 time_limit=4
+            show prompt
+            agent max_tokens=40 temperature=0.7 seed=1
+            think
+            auto episodes=1
+            sql select count(*) as n from generations
+            """
+        let r = try runGTR([], input: script + "\n", home: home, extraEnv: ["GTR_REAL_KEY": key])
+        #expect(r.stdout.contains("connected smollm2") && r.stdout.contains("refused an image part"), "\(r.stdout.prefix(1500)) \(r.stderr.suffix(500))")
+        #expect(r.stdout.contains("log-probs: returned per token"))
+        #expect(r.stdout.contains("observation=text") && r.stdout.contains("You are observing four cards: 'Q', '5', '2', 'K'."))
+        #expect(r.stdout.contains("log-prob: λ·thought + action"))
+        #expect(r.stdout.contains("auto: 1 episode(s)"), "\(r.stdout.suffix(1500))")
+        // the think and every move of the episode are logged generations
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        let n = lines.firstIndex(of: "n").flatMap { Int(lines[$0 + 1]) } ?? 0
+        #expect(n >= 2, "\(n) generation rows")
+        try expectNoKey(key, in: r, home: home)
     }
 }

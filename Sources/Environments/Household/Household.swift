@@ -134,11 +134,12 @@ public final class Household: EnvironmentBase, Environment {
     public func prompt(thoughts: Bool) -> String {
         func list(_ xs: [String]) -> String { "[" + xs.map { "'\($0)'" }.joined(separator: ", ") + "]" }
         var q = "You are an expert in the ALFRED Embodied Environment. Your task is to \(task). "
+        if observationMode == .text { q += "Your current observation is: \(lastFeedback.replacingOccurrences(of: "\n", with: " ")) " }
         q += "You are also given the previous actions you have taken: \(list(history)). "
         q += "Your admissible actions of the current situation are: \(list(legalActions)). "
         q += "Your response should be a valid json file in the following format: \n{\n"
         if thoughts {
-            q += "\"thoughts\": \"first describe what you see in the image, then think carefully about which admissible action "
+            q += "\"thoughts\": \"first describe what you \(observationMode == .text ? "observe" : "see in the image"), then think carefully about which admissible action "
                 + "brings you closer to the task, using the action history and the admissible actions\", \n"
         }
         q += "\"action\": \"an admissible action\" \n}"
