@@ -21,6 +21,8 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
     public let valueHead: Linear
     public var name: String
     public var training: [String: String] = [:]
+    /// The LoRA adapters when the model is being (or was) fine-tuned (`enableLoRA`).
+    public internal(set) var lora: LoRASet?
 
     /// What a llama checkpoint directory's config.json holds: the kind, the base GGUF and the context gtr uses.
     public struct Checkpoint: Codable, Sendable {
@@ -29,6 +31,7 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
         public var context: Int?
         public var name: String?
         public var training: [String: String]?
+        public var lora: LoRAConfig?
     }
 
     public init(path: String, context: Int = LlamaPolicy.defaultContext, name: String? = nil) throws {
@@ -56,13 +59,18 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: path) else { throw AgentError.badCheckpoint("\(cfgURL.path) names \(path), which does not exist") }
         let p = try LlamaPolicy(path: path, context: c.context ?? defaultContext, name: c.name)
         p.training = c.training ?? [:]
-        let vh = url.appendingPathComponent("value_head.safetensors")
-        if FileManager.default.fileExists(atPath: vh.path) {
+        if let l = c.lora { try p.enableLoRA(l, seed: 0) }
+        let wf = url.appendingPathComponent("adapters.safetensors")
+        if FileManager.default.fileExists(atPath: wf.path) {
             let file: SafeTensors
-            do { file = try SafeTensors(path: vh.path) } catch { throw AgentError.badCheckpoint("\(vh.path): \(error)") }
-            for (key, param) in p.valueHead.namedParameters() {
+            do { file = try SafeTensors(path: wf.path) } catch { throw AgentError.badCheckpoint("\(wf.path): \(error)") }
+            let named = p.namedParameters()
+            if let extra = file.names.first(where: { n in !named.contains { $0.0 == n } }) {
+                throw AgentError.badCheckpoint("\(wf.path): tensor '\(extra)' does not belong to this model (LoRA config and file disagree)")
+            }
+            for (key, param) in named {
                 guard let t = try? file.tensor(key), t.shape == param.shape, t.scalars.allSatisfy({ $0.isFinite }) else {
-                    throw AgentError.badCheckpoint("\(vh.path): '\(key)' is missing, of the wrong shape or not finite")
+                    throw AgentError.badCheckpoint("\(wf.path): '\(key)' is missing, of the wrong shape or not finite")
                 }
                 param.assign(t)
             }
@@ -72,12 +80,14 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
 
     public func save(to dir: URL) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let c = Checkpoint(gguf: URL(fileURLWithPath: ggufPath).standardizedFileURL.path, context: context, name: name, training: training)
+        let c = Checkpoint(gguf: URL(fileURLWithPath: ggufPath).standardizedFileURL.path, context: context, name: name, training: training,
+                           lora: lora?.config)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try enc.encode(c).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
-        try SafeTensors.write(Dictionary(uniqueKeysWithValues: valueHead.namedParameters().map { ($0.0, $0.1) }),
-                              metadata: ["format": "gtr llama-gguf value head 1"], to: dir.appendingPathComponent("value_head.safetensors").path)
+        // the value head and the adapters: everything that is not the base file
+        try SafeTensors.write(Dictionary(uniqueKeysWithValues: namedParameters().map { ($0.0, $0.1) }),
+                              metadata: ["format": "gtr llama-gguf adapters 1"], to: dir.appendingPathComponent("adapters.safetensors").path)
     }
 
     var tokenizer: GGUFTokenizer { llama.tokenizer }
@@ -121,6 +131,7 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
             "weights:   \(types)",
             "tokenizer: byte-level BPE (\(tokenizer.pre)), \(tokenizer.tokens.count) tokens, chat template ChatML, end of turn \(tokenText(endOfText))",
             "context:   \(context) tokens (the file allows \(c.maxSequence))",
+            "lora:      " + (lora.map { "rank \($0.config.rank), alpha \($0.config.alpha) on \($0.config.targets.joined(separator: ",")) (\($0.parameterCount) trainable parameters)" } ?? "none"),
         ]
     }
 

@@ -53,9 +53,15 @@ public final class Linear: Module {
         weight = param(.uniform([outFeatures, inFeatures], low: -k, high: k, rng: &rng))
         self.bias = bias ? param(.uniform([outFeatures], low: -k, high: k, rng: &rng)) : nil
     }
+    /// An extra path added to the output (a LoRA adapter over a frozen weight): y = x·Wᵀ + b + adapter(x).
+    public var adapter: ((Tensor<Float>) -> Tensor<Float>)?
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
     public func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
         // x: (..., in) @ Wᵀ: (in, out) + b, one fused op
-        x.linear(weight: weight, bias: bias)
+        let y = x.linear(weight: weight, bias: bias)
+        guard let adapter else { return y }
+        return y + adapter(x)
     }
     public func namedParameters() -> [(String, Parameter)] {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
