@@ -74,7 +74,10 @@ extension Shell {
                               OptionSpec("held_out", .int(0...100_000), default: String(SFTConfig().heldOut)), OptionSpec("out", .path, "DIR, or default (replaces the default agent)"),
                               OptionSpec("merges", .int(0...20_000), default: String(SFTConfig().merges)), OptionSpec("d_model", .int(32...1024), default: String(SFTConfig().dModel), "a multiple of 32"),
                               OptionSpec("layers", .int(1...32), default: String(SFTConfig().layers)),
-                              OptionSpec("kind", .choice(PolicyRegistry.trainableKinds), default: SFTConfig().kind, "which trainable policy")],
+                              OptionSpec("kind", .choice(PolicyRegistry.trainableKinds), default: SFTConfig().kind, "which trainable policy"),
+                              OptionSpec("base", .text, "fine-tune a pretrained llama with LoRA: smollm2 or PATH.gguf (text mode)"),
+                              OptionSpec("lora_rank", .int(1...256), default: String(LoRAConfig().rank), "with base=: adapter rank"),
+                              OptionSpec("lora_alpha", .number(0.01...1024), default: "16", "with base=: adapter scale α (ΔW·α/r)")],
                     volatile: true) { sh, a in
             var c = SFTConfig()
             c.kind = a.options["kind"] ?? c.kind
@@ -92,6 +95,14 @@ extension Shell {
             guard c.dModel % 32 == 0 else { throw CommandError("d_model=\(c.dModel): expected a multiple of 32") }
             if let f = a.options["lr"].flatMap(Float.init) { c.learningRate = f }
             c.seed = a.options["seed"].flatMap(UInt64.init) ?? c.seed
+            if let b = a.options["base"] {
+                c.base = try sh.baseModelPath(b)
+                if let r = a.options["lora_rank"].flatMap(Int.init) { c.lora.rank = r }
+                if let al = a.options["lora_alpha"].flatMap(Float.init) { c.lora.alpha = al }
+                if a.options["lr"] == nil { c.learningRate = 1e-3 }
+            } else if a.options["lora_rank"] != nil || a.options["lora_alpha"] != nil {
+                throw CommandError("lora_rank= and lora_alpha= go with base=smollm2|PATH.gguf")
+            }
             let command = "sft " + a.all.joined(separator: " ")
             try sh.runSFT(c, out: a.options["out"], command: command)
         },
@@ -224,19 +235,43 @@ extension Shell {
     /// `sft`: check `out=`, collect expert steps, train with a progress bar, print the loss curve and held-out
     /// metrics, save, and load an immutable snapshot of the trained model into the session. On Ctrl-C the
     /// half-trained model is loaded but nothing is saved (out= is left as it was) and the command fails.
+    /// The GGUF a `base=` names: a known model (fetched when absent) or a path.
+    func baseModelPath(_ spec: String) throws -> String {
+        if let known = PretrainedModels.known(spec), !FileManager.default.fileExists(atPath: resolve(spec).path) {
+            if let u = PretrainedModels.locate(known, home: config.home) { return u.path }
+            do { return try PretrainedModels.fetch(known, home: config.home) { out($0) }.path } catch let e as PretrainedModels.FetchError {
+                throw CommandError("base=\(spec): \(e.description)")
+            }
+        }
+        let url = resolve(spec)
+        guard url.pathExtension.lowercased() == "gguf" else { throw CommandError("base=\(spec): expected smollm2 or a .gguf file") }
+        guard FileManager.default.fileExists(atPath: url.path) else { throw CommandError("base=\(spec): \(url.path) does not exist") }
+        return url.path
+    }
+
     func runSFT(_ c: SFTConfig, out outDir: String?, command: String) throws {
         let target = try outDir.map { try prepareCheckpointDirectory($0) }
-        let options = ExpertData.defaultOptions(c.env)
+        var options = ExpertData.defaultOptions(c.env)
+        if c.base != nil { options["observation"] = "text" }
         let trainSeed = c.seed &* 1_000_000 &+ 1_000, heldSeed = c.seed &* 1_000_000 &+ 900_000
         out("collecting \(c.steps) expert steps of \(c.env) (hands from seed \(trainSeed)) and \(c.heldOut) held-out (from \(heldSeed))")
         let train = try ExpertData.collect(env: c.env, steps: c.steps, seed: trainSeed, options: options)
         let held = try ExpertData.collect(env: c.env, steps: c.heldOut, seed: heldSeed, options: options)
-        let model = try SFT.makeModel(c, data: train)
+        let model: TrainablePolicy
+        if let base = c.base {
+            do {
+                let l = try LlamaPolicy(path: base)
+                try l.enableLoRA(c.lora, seed: c.seed)
+                model = l
+            } catch let e as AgentError { throw CommandError("base=\(base): \(e.description)") }
+        } else {
+            model = try SFT.makeModel(c, data: train)
+        }
         let sample = train.prefix(200), n = max(1, sample.count)
         let visual = train.first.map { model.inputTokenCount($0.input).visual } ?? 0
         let avgPrompt = sample.map { model.inputTokenCount($0.input).text }.reduce(0, +) / n
         let avgAnswer = sample.map { model.encode($0.answer.text).count + 1 }.reduce(0, +) / n
-        out("model: \(model.parameterCount) parameters; tokenizer \(model.vocabularySize) ids; a step is \(visual) visual + ~\(avgPrompt) prompt + ~\(avgAnswer) answer tokens")
+        out("model: \(model.parameterCount) \(c.base == nil ? "" : "trainable (LoRA rank \(c.lora.rank) and value head; the base is frozen) ")parameters; tokenizer \(model.vocabularySize) ids; a step is \(visual) visual + ~\(avgPrompt) prompt + ~\(avgAnswer) answer tokens")
         var recent: [Float] = []
         let total = ((train.count + c.batch - 1) / c.batch) * c.epochs
         let result = try runJob("sft", total: total) { job in
@@ -273,7 +308,8 @@ extension Shell {
             useTrained(model, source: "sft (not saved)")
             throw CommandError("cannot save to \(target.url.path): \(fileProblem(target.url, error)); the trained model is loaded (model save DIR keeps it)")
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: target.url.appendingPathComponent("model.safetensors").path)[.size] as? Int) ?? 0
+        let file = c.base == nil ? "model.safetensors" : "adapters.safetensors"
+        let size = (try? FileManager.default.attributesOfItem(atPath: target.url.appendingPathComponent(file).path)[.size] as? Int) ?? 0
         out("saved \(target.url.path) (\(String(format: "%.1f", Double(size) / 1e6)) MB)")
         useTrained(model, source: outDir)
     }

@@ -20,6 +20,10 @@ public struct SFTConfig: Sendable, Codable, Equatable {
     public var merges = 700
     public var dModel = 128
     public var layers = 4
+    /// Fine-tune a pretrained llama GGUF (its path) with LoRA instead of training a fresh model; its expert
+    /// states are in text mode (`observation=text`).
+    public var base: String?
+    public var lora = LoRAConfig()
     public init() {}
 }
 
