@@ -83,6 +83,7 @@ enum QuantKernels {
     static let rowsPerChunk = 32
 
     static func run<K: BlockKernel>(_: K.Type, _ w: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
+        if n < 4 { runPairs(K.self, w, x, n: n, into: y); return }
         let blocks = w.cols / 32, rows = w.rows
         let a = quantize(x, n: n, cols: w.cols, sums: K.usesSums)
         defer { a.deallocate() }
@@ -101,6 +102,49 @@ enum QuantKernels {
                 while i < n { y[i * rows + r] = dot1(K.self, wr, blocks, a, i); i += 1 }
             }
         }
+    }
+
+    /// Decoding (n < 4): two weight rows per pass over an activation row, so the two rows' FMA chains overlap
+    /// and share the activation loads (each row's sum is still formed in ggml's order).
+    static func runPairs<K: BlockKernel>(_: K.Type, _ w: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
+        let blocks = w.cols / 32, rows = w.rows
+        let a = quantize(x, n: n, cols: w.cols, sums: K.usesSums)
+        defer { a.deallocate() }
+        let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
+        let base = w.base, rowBytes = w.rowBytes
+        Parallel.run(chunks: chunks, work: n * rows * w.cols) { c in
+            let r0 = c * rowsPerChunk, r1 = Swift.min(rows, r0 + rowsPerChunk)
+            for i in 0..<n {
+                var r = r0
+                while r + 2 <= r1 {
+                    let s = dot2(K.self, base + r * rowBytes, base + (r + 1) * rowBytes, blocks, a, i)
+                    y[i * rows + r] = s.0; y[i * rows + r + 1] = s.1
+                    r += 2
+                }
+                if r < r1 { y[i * rows + r] = dot1(K.self, base + r * rowBytes, blocks, a, i) }
+            }
+        }
+    }
+
+    /// Weight rows at w and v · activation row i.
+    @inline(__always)
+    static func dot2<K: BlockKernel>(_: K.Type, _ w: UnsafeRawPointer, _ v: UnsafeRawPointer, _ blocks: Int, _ a: Activations, _ i: Int) -> (Float, Float) {
+        var acc0 = V8(), acc1 = V8()
+        var m0: Float = 0, m1: Float = 0
+        let xq = UnsafeRawPointer(a.q + i * blocks * 32), xd = a.d + i * blocks, xs = a.s + i * blocks
+        for b in 0..<blocks {
+            let k0 = K.decode(w + b * K.blockBytes), k1 = K.decode(v + b * K.blockBytes)
+            let x = xq + b * 128
+            let x0 = x.loadUnaligned(as: V8.self), x1 = x.loadUnaligned(fromByteOffset: 32, as: V8.self)
+            let x2 = x.loadUnaligned(fromByteOffset: 64, as: V8.self), x3 = x.loadUnaligned(fromByteOffset: 96, as: V8.self)
+            let xy0 = (k0.w0 * x0).addingProduct(k0.w1, x1).addingProduct(k0.w2, x2).addingProduct(k0.w3, x3)
+            let xy1 = (k1.w0 * x0).addingProduct(k1.w1, x1).addingProduct(k1.w2, x2).addingProduct(k1.w3, x3)
+            acc0 = acc0.addingProduct(V8(repeating: k0.d * xd[b]), xy0)
+            acc1 = acc1.addingProduct(V8(repeating: k1.d * xd[b]), xy1)
+            if K.usesSums { m0 = m0.addingProduct(k0.m, xs[b]); m1 = m1.addingProduct(k1.m, xs[b]) }
+        }
+        if K.usesSums { return (hsum(acc0) + m0, hsum(acc1) + m1) }
+        return (hsum(acc0), hsum(acc1))
     }
 
     /// One weight row (at w) · activation row i.
@@ -174,6 +218,11 @@ extension BlockKernel {
         return ((v &>> j) & 1) &<< 4
     }
     @inline(__always) static func nib(_ v: SIMD8<Int32>, _ j: Int32) -> SIMD8<Int32> { (v &>> (8 * j)) & 0xF }
+    /// Small integers (|i| < 2²²) to Float exactly, inline: i added to the mantissa of 1.5·2²³, minus 1.5·2²³ (the
+    /// generic SIMD8<Float>(SIMD8<Int32>) initialiser is an out-of-line call per block, 28% of decoding).
+    @inline(__always) static func V(_ v: SIMD8<Int32>) -> V8 {
+        unsafeBitCast(v &+ 0x4B40_0000, to: V8.self) - V8(repeating: 12_582_912)
+    }
     @inline(__always) static func qh(_ p: UnsafeRawPointer, _ o: Int) -> UInt32 {
         UInt32(littleEndian: p.loadUnaligned(fromByteOffset: o, as: UInt32.self))
     }
@@ -185,7 +234,7 @@ enum Q4_0: BlockKernel {
     static let usesSums = false
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> QuantKernels.Block {
         let v = nibbleWords(p + 2)
-        return .init(w0: V8(nib(v, 0) &- 8), w1: V8(nib(v, 1) &- 8), w2: V8(nib(v, 2) &- 8), w3: V8(nib(v, 3) &- 8),
+        return .init(w0: V(nib(v, 0) &- 8), w1: V(nib(v, 1) &- 8), w2: V(nib(v, 2) &- 8), w3: V(nib(v, 3) &- 8),
                      d: GGMLQuant.half(p, 0), m: 0)
     }
 }
@@ -196,7 +245,7 @@ enum Q4_1: BlockKernel {
     static let usesSums = true
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> QuantKernels.Block {
         let v = nibbleWords(p + 4)
-        return .init(w0: V8(nib(v, 0)), w1: V8(nib(v, 1)), w2: V8(nib(v, 2)), w3: V8(nib(v, 3)),
+        return .init(w0: V(nib(v, 0)), w1: V(nib(v, 1)), w2: V(nib(v, 2)), w3: V(nib(v, 3)),
                      d: GGMLQuant.half(p, 0), m: GGMLQuant.half(p, 2))
     }
 }
@@ -207,8 +256,8 @@ enum Q5_0: BlockKernel {
     static let usesSums = false
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> QuantKernels.Block {
         let v = nibbleWords(p + 6), h = qh(p, 2)
-        return .init(w0: V8((nib(v, 0) | highBits(h, 0)) &- 16), w1: V8((nib(v, 1) | highBits(h, 1)) &- 16),
-                     w2: V8((nib(v, 2) | highBits(h, 2)) &- 16), w3: V8((nib(v, 3) | highBits(h, 3)) &- 16),
+        return .init(w0: V((nib(v, 0) | highBits(h, 0)) &- 16), w1: V((nib(v, 1) | highBits(h, 1)) &- 16),
+                     w2: V((nib(v, 2) | highBits(h, 2)) &- 16), w3: V((nib(v, 3) | highBits(h, 3)) &- 16),
                      d: GGMLQuant.half(p, 0), m: 0)
     }
 }
@@ -219,8 +268,8 @@ enum Q5_1: BlockKernel {
     static let usesSums = true
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> QuantKernels.Block {
         let v = nibbleWords(p + 8), h = qh(p, 4)
-        return .init(w0: V8(nib(v, 0) | highBits(h, 0)), w1: V8(nib(v, 1) | highBits(h, 1)),
-                     w2: V8(nib(v, 2) | highBits(h, 2)), w3: V8(nib(v, 3) | highBits(h, 3)),
+        return .init(w0: V(nib(v, 0) | highBits(h, 0)), w1: V(nib(v, 1) | highBits(h, 1)),
+                     w2: V(nib(v, 2) | highBits(h, 2)), w3: V(nib(v, 3) | highBits(h, 3)),
                      d: GGMLQuant.half(p, 0), m: GGMLQuant.half(p, 2))
     }
 }
@@ -231,7 +280,7 @@ enum Q8_0: BlockKernel {
     static let usesSums = false
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> QuantKernels.Block {
         let v = p.loadUnaligned(fromByteOffset: 2, as: SIMD8<Int32>.self)
-        return .init(w0: V8((v &<< 24) &>> 24), w1: V8((v &<< 16) &>> 24), w2: V8((v &<< 8) &>> 24), w3: V8(v &>> 24),
+        return .init(w0: V((v &<< 24) &>> 24), w1: V((v &<< 16) &>> 24), w2: V((v &<< 8) &>> 24), w3: V(v &>> 24),
                      d: GGMLQuant.half(p, 0), m: 0)
     }
 }
