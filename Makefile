@@ -9,7 +9,7 @@ SWIFT_TEST := swift test -c release -Xswiftc -enable-testing
 # core); a core type inherited from the environment would override that choice, so it is not passed on.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: run test bench bench-peers setup build clean alfworld conformance experiment experiment-household model fixtures-gguf real-servers tokenizer-reference logits-reference
+.PHONY: run test bench bench-peers setup build clean alfworld conformance experiment experiment-household model fixtures-gguf real-servers tokenizer-reference logits-reference model-q8
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -103,3 +103,11 @@ tokenizer-reference: real-servers
 	$(LLAMA_VENV)/bin/python scripts/smollm2_tokenizer_reference.py
 logits-reference: real-servers
 	$(LLAMA_VENV)/bin/python scripts/smollm2_logits_reference.py
+# The Q4_1 file's matrices re-quantised to Q8_0 (scripts/requantize_gguf.py, PyPI gguf), for the Q8_0 kernels' tests
+# and `gtr-bench quant`; its llama.cpp fixture: `$(LLAMA_VENV)/bin/python scripts/smollm2_logits_reference.py
+# $(SMOLLM2_Q8) Tests/AgentsTests/Fixtures/smollm2-logits-q8_0.json`.
+SMOLLM2_Q8 := models/SmolLM2-135M-Instruct.Q8_0.gguf
+model-q8: $(SMOLLM2_Q8)
+$(SMOLLM2_Q8): $(SMOLLM2_GGUF)
+	@test -x $(GGUF_VENV)/bin/python || { python3 -m venv $(GGUF_VENV) && $(GGUF_VENV)/bin/pip install -q gguf==0.19.0 numpy; }
+	$(GGUF_VENV)/bin/python scripts/requantize_gguf.py $(SMOLLM2_GGUF) $@.part Q8_0 > /dev/null && mv $@.part $@

@@ -42,6 +42,14 @@ if args.count > 1 && args[1] == "household" {
     exit(0)
 }
 BLASRuntime.ensureOptimalCore()
+if args.count > 4 && args[1] == "quant-child" {
+    try QuantBench.child(model: args[2], threads: Int(args[3]) ?? 1, promptFile: args[4])
+    exit(0)
+}
+if args.count > 1 && args[1] == "quant" {
+    try QuantBench.run()
+    exit(0)
+}
 if args.count > 1 && args[1] == "train-step" {
     let r = TensorBench.trainStep(steps: args.count > 2 ? Int(args[2]) ?? 10 : 10)
     print(String(format: "{\"ms\": %.3f, \"cpu_ms\": %.3f, \"peak_rss_mb\": %.1f, \"params\": %.0f, \"threads\": %d}", r["ms"]!, r["cpu_ms"]!,

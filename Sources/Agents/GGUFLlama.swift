@@ -3,8 +3,8 @@ import Tensors
 
 /// A llama-architecture GGUF (SmolLM2 and kin) as a `DecoderTransformer`: RMSNorm, RoPE on adjacent pairs (the
 /// GGUF converters permute Q and K for ggml's "NORM" rope), grouped-query attention, SwiGLU, tied embeddings.
-/// This first version dequantises every weight to Float on load (SmolLM2-135M: 540 MB); decoding on the quantised
-/// blocks is issue 17's next step.
+/// Quantised weights stay in their blocks and decoding runs on them (`QuantizedMatrix`), rounding activations to
+/// 8 bits as llama.cpp does; `dequantize: true` loads the old all-Float model instead.
 public final class GGUFLlama: @unchecked Sendable {
     public let model: DecoderTransformer
     public let tokenizer: GGUFTokenizer
@@ -54,28 +54,43 @@ public final class GGUFLlama: @unchecked Sendable {
         return out
     }
 
-    public init(path: String) throws {
+    /// Whether a matrix of this type stays in its blocks (the float types are turned into Float parameters).
+    public static func keepsQuantized(_ type: GGMLType) -> Bool {
+        switch type {
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K: return true
+        case .f32, .f16, .bf16: return false
+        }
+    }
+
+    /// Loads the model. Quantised matrices stay in the file's blocks (mapped, not copied: about the file's size in
+    /// memory) and run on them, frozen; norms and float matrices become Float parameters. `dequantize: true`
+    /// turns every weight into a trainable Float parameter instead (SmolLM2-135M: 540 MB).
+    public init(path: String, dequantize: Bool = false) throws {
         let f = try GGUFFile(path: path)
         let c = try Self.config(f)
         tokenizer = try GGUFTokenizer(gguf: f)
         guard tokenizer.tokens.count == c.vocabSize else { throw GGUFError("\(path): vocabulary and tokens disagree") }
-        let m = DecoderTransformer(c, seed: 0)
-        let params = Dictionary(uniqueKeysWithValues: m.namedParameters())
         let mapping = Self.names(c)
         let known = Set(mapping.map(\.gguf))
         if let extra = f.tensors.first(where: { !known.contains($0.name) && !$0.name.hasPrefix("rope_") }) {
             throw GGUFError("\(path): tensor '\(extra.name)' is not part of a llama model gtr knows")
         }
-        for (g, p) in mapping {
-            guard let t = f.tensor(g) else { throw GGUFError("\(path): tensor '\(g)' is missing") }
-            guard let dst = params[p] else { throw GGUFError("internal: no parameter \(p)") }
-            let want = Array(dst.shape.reversed())
+        for (g, _) in mapping where f.tensor(g) == nil { throw GGUFError("\(path): tensor '\(g)' is missing") }
+        let gguf = Dictionary(uniqueKeysWithValues: mapping.map { ($0.param, $0.gguf) })
+        // shape: the parameter's (PyTorch layout, `[out, in]`), which is ggml's `ne` reversed
+        model = try DecoderTransformer(c) { key, shape in
+            guard let g = gguf[key], let t = f.tensor(g) else { throw GGUFError("internal: no GGUF tensor for \(key)") }
+            let want = Array(shape.reversed())
             guard t.dims == want else { throw GGUFError("\(path): tensor '\(g)' has dims \(t.dims), the config implies \(want)") }
+            if !dequantize, shape.count == 2, Self.keepsQuantized(t.type) {
+                let q = try f.quantizedMatrix(t)
+                guard q.firstNonFiniteBlock() == nil else { throw GGUFError("\(path): tensor '\(g)' holds a non-finite value") }
+                return .quantized(q)
+            }
             let v = f.dequantize(t)
             guard v.allSatisfy({ $0.isFinite }) else { throw GGUFError("\(path): tensor '\(g)' holds a non-finite value") }
-            dst.assign(Tensor(shape: dst.shape, scalars: v))
+            return .float(Tensor(shape: shape, scalars: v))
         }
-        model = m
         file = f
     }
 

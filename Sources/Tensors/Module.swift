@@ -43,38 +43,123 @@ func prefixed(_ prefix: String, _ m: Module) -> [(String, Parameter)] {
 
 func param(_ t: Tensor<Float>) -> Parameter { t.requiresGrad = true; return t }
 
-/// y = x·Wᵀ + b with W: (out, in), the PyTorch / safetensors layout.
+/// A weight as a model file hands it to a module: Float (a trainable parameter) or a frozen quantised matrix.
+public enum ModuleWeight {
+    case float(Tensor<Float>)
+    case quantized(QuantizedMatrix)
+
+    public var shape: [Int] {
+        switch self {
+        case let .float(t): return t.shape
+        case let .quantized(q): return q.shape
+        }
+    }
+}
+
+/// The weight under a checkpoint key (`blocks.0.attn.q.weight`) and the shape the module expects, when a model is
+/// built from a file (`DecoderTransformer(config, weights:)`).
+public typealias WeightSource = (_ key: String, _ shape: [Int]) throws -> ModuleWeight
+
+func sourceWeight(_ source: WeightSource, _ key: String, _ shape: [Int]) throws -> ModuleWeight {
+    let w = try source(key, shape)
+    guard w.shape == shape else { throw TensorError.shapeMismatch("\"\(key)\" is \(w.shape) in the file, \(shape) in the model") }
+    return w
+}
+
+func sourceFloat(_ source: WeightSource, _ key: String, _ shape: [Int]) throws -> Tensor<Float> {
+    guard case let .float(t) = try sourceWeight(source, key, shape) else {
+        throw TensorError.invalidFile("\"\(key)\" must be a Float tensor, not a quantised one")
+    }
+    return t
+}
+
+/// y = x·Wᵀ + b with W: (out, in), the PyTorch / safetensors layout. W is a trainable Float parameter, or a frozen
+/// `QuantizedMatrix` (a quantised base model: the forward runs on its blocks, `namedParameters` leaves it out).
 public final class Linear: Module {
-    public let weight: Parameter
+    /// The trainable Float weight (out, in); nil when the layer holds a `quantized` one.
+    public let floatWeight: Parameter?
+    /// The frozen quantised weight (out, in), if the layer was built from one.
+    public let quantized: QuantizedMatrix?
     public let bias: Parameter?
+    public let inFeatures: Int, outFeatures: Int
+
+    /// The weight (out, in) in Float: the parameter itself, or for a quantised layer a frozen dequantised copy
+    /// made on every call (inspection only).
+    public var weight: Parameter { floatWeight ?? quantized!.dequantized() }
+
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: inout TensorRNG) {
         // PyTorch's default: U(−1/√in, 1/√in)
         let k = 1 / Double(inFeatures).squareRoot()
-        weight = param(.uniform([outFeatures, inFeatures], low: -k, high: k, rng: &rng))
+        floatWeight = param(.uniform([outFeatures, inFeatures], low: -k, high: k, rng: &rng))
+        quantized = nil
         self.bias = bias ? param(.uniform([outFeatures], low: -k, high: k, rng: &rng)) : nil
+        self.inFeatures = inFeatures; self.outFeatures = outFeatures
     }
+
+    /// A layer over given weights: weight (out, in), bias (out).
+    public init(weight: ModuleWeight, bias: Tensor<Float>?) {
+        precondition(weight.shape.count == 2 && (bias == nil || bias!.shape == [weight.shape[0]]), "Linear: weight \(weight.shape), bias \(bias?.shape ?? [])")
+        switch weight {
+        case let .float(t): floatWeight = param(t); quantized = nil
+        case let .quantized(q): floatWeight = nil; quantized = q
+        }
+        self.bias = bias.map(param)
+        outFeatures = weight.shape[0]; inFeatures = weight.shape[1]
+    }
+
+    /// The layer stored under `key` (`key.weight`, `key.bias`) in `source`.
+    public convenience init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, key: String, source: WeightSource) throws {
+        let w = try sourceWeight(source, key + ".weight", [outFeatures, inFeatures])
+        self.init(weight: w, bias: bias ? try sourceFloat(source, key + ".bias", [outFeatures]) : nil)
+    }
+
     /// An extra path added to the output (a LoRA adapter over a frozen weight): y = x·Wᵀ + b + adapter(x).
     public var adapter: ((Tensor<Float>) -> Tensor<Float>)?
-    public var inFeatures: Int { weight.shape[1] }
-    public var outFeatures: Int { weight.shape[0] }
     public func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
         // x: (..., in) @ Wᵀ: (in, out) + b, one fused op
-        let y = x.linear(weight: weight, bias: bias)
+        let y = quantized.map { x.linear(quantized: $0, bias: bias) } ?? x.linear(weight: floatWeight!, bias: bias)
         guard let adapter else { return y }
         return y + adapter(x)
     }
     public func namedParameters() -> [(String, Parameter)] {
-        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+        (floatWeight.map { [("weight", $0)] } ?? []) + (bias.map { [("bias", $0)] } ?? [])
     }
 }
 
+/// A table of `count` rows of `dim`: trainable Float, or a frozen `QuantizedMatrix` (rows dequantised on lookup;
+/// as a tied LM head, logits are computed on its blocks).
 public final class Embedding: Module {
-    public let weight: Parameter
+    public let floatWeight: Parameter?
+    public let quantized: QuantizedMatrix?
+
+    /// The table (count, dim) in Float: the parameter, or for a quantised table a frozen dequantised copy made on
+    /// every call (inspection only).
+    public var weight: Parameter { floatWeight ?? quantized!.dequantized() }
+
     public init(_ count: Int, _ dim: Int, std: Double = 0.02, rng: inout TensorRNG) {
-        weight = param(.randn([count, dim], std: std, rng: &rng))
+        floatWeight = param(.randn([count, dim], std: std, rng: &rng))
+        quantized = nil
     }
-    public func callAsFunction(_ ids: [Int], shape: [Int]) -> Tensor<Float> { weight.embedding(ids, shape: shape) }
-    public func namedParameters() -> [(String, Parameter)] { [("weight", weight)] }
+
+    public init(weight: ModuleWeight) {
+        switch weight {
+        case let .float(t): floatWeight = param(t); quantized = nil
+        case let .quantized(q): floatWeight = nil; quantized = q
+        }
+    }
+
+    public func callAsFunction(_ ids: [Int], shape: [Int]) -> Tensor<Float> {
+        if let quantized { return quantized.rows(ids, shape: shape) }
+        return floatWeight!.embedding(ids, shape: shape)
+    }
+
+    /// The table as a tied output head: h (..., dim) → logits (..., count) = h · Eᵀ.
+    public func logits(_ h: Tensor<Float>) -> Tensor<Float> {
+        if let quantized { return h.linear(quantized: quantized, bias: nil) }
+        return h.matmul(floatWeight!.mT)
+    }
+
+    public func namedParameters() -> [(String, Parameter)] { floatWeight.map { [("weight", $0)] } ?? [] }
 }
 
 public final class LayerNorm: Module {

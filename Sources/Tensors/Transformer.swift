@@ -97,6 +97,15 @@ public final class SelfAttention: Module {
         v = Linear(cfg.dModel, cfg.kvHeads * hd, bias: cfg.bias, rng: &rng)
         o = Linear(cfg.heads * hd, cfg.dModel, bias: cfg.bias, rng: &rng)
     }
+    /// The layer under `prefix` (`prefix.q.weight`, …) in `source`.
+    public init(_ cfg: TransformerConfig, prefix: String, source: WeightSource) throws {
+        self.cfg = cfg
+        let hd = cfg.headDim
+        q = try Linear(cfg.dModel, cfg.heads * hd, bias: cfg.bias, key: prefix + ".q", source: source)
+        k = try Linear(cfg.dModel, cfg.kvHeads * hd, bias: cfg.bias, key: prefix + ".k", source: source)
+        v = try Linear(cfg.dModel, cfg.kvHeads * hd, bias: cfg.bias, key: prefix + ".v", source: source)
+        o = try Linear(cfg.heads * hd, cfg.dModel, bias: cfg.bias, key: prefix + ".o", source: source)
+    }
     /// x: (B, T, C) → (B, T, C); with a cache, T new positions attend to everything cached before them.
     /// `keyStart` masks each row's left padding (see `Tensor.attention`).
     public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0, keyStart: [Int]? = nil) -> Tensor<Float> {
@@ -128,6 +137,12 @@ public final class FeedForward: Module {
         gate = cfg.activation == .swiglu ? Linear(cfg.dModel, cfg.ffnHidden, bias: cfg.bias, rng: &rng) : nil
         down = Linear(cfg.ffnHidden, cfg.dModel, bias: cfg.bias, rng: &rng)
     }
+    public init(_ cfg: TransformerConfig, prefix: String, source: WeightSource) throws {
+        activation = cfg.activation
+        up = try Linear(cfg.dModel, cfg.ffnHidden, bias: cfg.bias, key: prefix + ".up", source: source)
+        gate = cfg.activation == .swiglu ? try Linear(cfg.dModel, cfg.ffnHidden, bias: cfg.bias, key: prefix + ".gate", source: source) : nil
+        down = try Linear(cfg.ffnHidden, cfg.dModel, bias: cfg.bias, key: prefix + ".down", source: source)
+    }
     public func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
         switch activation {
         case .gelu: return down(up(x).gelu())
@@ -147,6 +162,11 @@ public final class TransformerBlock: Module {
         norm1 = makeNorm(); attn = SelfAttention(cfg, rng: &rng); norm2 = makeNorm(); mlp = FeedForward(cfg, rng: &rng)
         normFn = { m, x in (m as? LayerNorm)?(x) ?? (m as! RMSNorm)(x) }
     }
+    public init(_ cfg: TransformerConfig, prefix: String, source: WeightSource) throws {
+        norm1 = try loadNorm(cfg, prefix + ".norm1", source); attn = try SelfAttention(cfg, prefix: prefix + ".attn", source: source)
+        norm2 = try loadNorm(cfg, prefix + ".norm2", source); mlp = try FeedForward(cfg, prefix: prefix + ".mlp", source: source)
+        normFn = { m, x in (m as? LayerNorm)?(x) ?? (m as! RMSNorm)(x) }
+    }
     /// Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(·)).
     public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0, keyStart: [Int]? = nil) -> Tensor<Float> {
         let h = x + attn(normFn(norm1, x), cache: cache, layer: layer, keyStart: keyStart)
@@ -155,6 +175,19 @@ public final class TransformerBlock: Module {
     public func namedParameters() -> [(String, Parameter)] {
         prefixed("norm1", norm1) + prefixed("attn", attn) + prefixed("norm2", norm2) + prefixed("mlp", mlp)
     }
+}
+
+/// The norm of `cfg` under `key` in `source` (Float weights; LayerNorm also has a bias).
+func loadNorm(_ cfg: TransformerConfig, _ key: String, _ source: WeightSource) throws -> Module {
+    if cfg.norm == .layer {
+        let n = LayerNorm(cfg.dModel, eps: cfg.normEps)
+        n.weight.assign(try sourceFloat(source, key + ".weight", [cfg.dModel]))
+        n.bias.assign(try sourceFloat(source, key + ".bias", [cfg.dModel]))
+        return n
+    }
+    let n = RMSNorm(cfg.dModel, eps: cfg.normEps)
+    n.weight.assign(try sourceFloat(source, key + ".weight", [cfg.dModel]))
+    return n
 }
 
 /// Token embedding → blocks → final norm → LM head. Returns logits (B, T, V).
@@ -176,6 +209,18 @@ public final class DecoderTransformer: Module {
         head = cfg.tieEmbeddings ? nil : Linear(cfg.dModel, cfg.vocabSize, bias: false, rng: &rng)
     }
 
+    /// A model whose every weight comes from `source` under its checkpoint key (`namedParameters`' names):
+    /// matrices may be quantised (frozen, left out of `namedParameters`), norms are Float. No random weights are
+    /// made on the way, so a quantised model never takes a Float copy's memory.
+    public init(_ cfg: TransformerConfig, weights source: WeightSource) throws {
+        config = cfg
+        embed = Embedding(weight: try sourceWeight(source, "embed.weight", [cfg.vocabSize, cfg.dModel]))
+        positions = cfg.positions == .learned ? Embedding(weight: try sourceWeight(source, "positions.weight", [cfg.maxSequence, cfg.dModel])) : nil
+        blocks = try (0..<cfg.layers).map { try TransformerBlock(cfg, prefix: "blocks.\($0)", source: source) }
+        finalNorm = try loadNorm(cfg, "final_norm", source)
+        head = cfg.tieEmbeddings ? nil : try Linear(cfg.dModel, cfg.vocabSize, bias: false, key: "head", source: source)
+    }
+
     /// Hidden states (B, T, C) before the LM head, for value heads and for callers that add inputs of their own.
     public func hidden(_ x: Tensor<Float>, cache: KVCache? = nil, keyStart: [Int]? = nil) -> Tensor<Float> {
         var h = x
@@ -192,7 +237,7 @@ public final class DecoderTransformer: Module {
         return x + positions(Array(offset..<(offset + t)), shape: [t])
     }
 
-    public func logits(_ h: Tensor<Float>) -> Tensor<Float> { head.map { $0(h) } ?? h.matmul(embed.weight.mT) }
+    public func logits(_ h: Tensor<Float>) -> Tensor<Float> { head.map { $0(h) } ?? embed.logits(h) }
 
     public func callAsFunction(_ ids: [Int], batch: Int, cache: KVCache? = nil) -> Tensor<Float> {
         logits(hidden(embedTokens(ids, batch: batch, offset: cache?.length ?? 0), cache: cache))
