@@ -94,6 +94,9 @@ public final class GGUFLlama: @unchecked Sendable {
         file = f
     }
 
+    /// Whether the projections run on quantised blocks (8-bit activation rounding, as llama.cpp).
+    public var quantized: Bool { model.blocks.first?.attn.q.quantized != nil }
+
     /// Logits of the next token after `ids`: (V).
     public func nextLogits(_ ids: [Int]) -> [Float] {
         Autograd.noGrad { nextLogitsNoGrad(ids) }

@@ -99,6 +99,9 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
     public var kind: String { Self.kind }
     public var contextLength: Int { context }
     public var readsImages: Bool { false }
+    /// Quantised layers round activations to 8 bits per block (as llama.cpp does), so a cached, left-padded batch
+    /// and a full forward can land a rounding step apart: PPO re-scores rollouts before updating.
+    public var reproducibleLogProbs: Bool { !llama.quantized }
     public var endOfText: Int32 { Int32(tokenizer.eos!) }
     public var vocabularySize: Int { tokenizer.tokens.count }
 

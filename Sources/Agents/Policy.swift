@@ -131,6 +131,10 @@ public protocol Policy: AnyObject {
     /// Whether the model sees the frame; a text-only model (a llama GGUF, a remote text endpoint) needs
     /// environments that describe their state in words (`observation=text`).
     var readsImages: Bool { get }
+    /// Whether `generate` reports log-probs that `evaluate`/`score` reproduce (to float rounding). A model whose
+    /// kernels round activations to 8 bits (a quantised GGUF) can differ by a rounding step between a cached,
+    /// left-padded batch and a full forward; PPO then re-scores the rollout before its update (as verl does).
+    var reproducibleLogProbs: Bool { get }
     /// Tokens the model reads at once: the input (visual tokens and prompt) and the answer together.
     var contextLength: Int { get }
     /// Tokens an input takes before the answer: visual tokens, and the prompt with its special tokens.
@@ -171,6 +175,7 @@ public protocol Policy: AnyObject {
 
 extension Policy {
     public var readsImages: Bool { true }
+    public var reproducibleLogProbs: Bool { true }
 
     public func generate(_ inputs: [AgentInput], config: GenerationConfig) throws -> [PolicyOutput] {
         try generate(inputs, prefixes: nil, config: config)

@@ -63,7 +63,16 @@ public enum PPOUpdate {
         let advantages = c.normalizeAdvantages ? GAE.normalize(gae.flatAdvantages) : gae.flatAdvantages
         let returns = gae.flatReturns
         let rows = try model.prepare(flat.map { LambdaSplit.row(input: $0.input, output: $0.output, lambda: c.lambda) })
-        let oldLogProbs = flat.map { LambdaSplit.oldLogProb($0.output, lambda: c.lambda) }
+        var oldLogProbs = flat.map { LambdaSplit.oldLogProb($0.output, lambda: c.lambda) }
+        if !model.reproducibleLogProbs {
+            // the rollout re-scored by the same forward the update uses, so the first ratio is exactly 1
+            oldLogProbs = []
+            for start in stride(from: 0, to: rows.count, by: max(1, c.minibatch)) {
+                let part = Array(rows[start..<min(rows.count, start + max(1, c.minibatch))])
+                let s = try Autograd.noGrad { try model.score(part, temperature: c.temperature) }
+                oldLogProbs += s.weighted.scalars.map(Double.init)
+            }
+        }
         let oldValues = flat.map { Double($0.output.value) }
         let sftWeight = c.sftWeight * Float(dagger.mixing.weight(update: update, totalUpdates: totalUpdates))
         // KL to the initial policy: the same λ-weighted log-probs of the sampled tokens under the reference.
