@@ -249,7 +249,8 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
                 throw AgentError.badInput("prompt and output are \(prompt.count + o.count) tokens; the model reads at most \(contextLength)")
             }
         }
-        return Autograd.noGrad {
+        // scoring runs as training does (fp32 activations over long sequences), so evaluate equals `score`
+        return QuantizedMatrix.withFloatActivations { Autograd.noGrad {
             let b = outputs.count, d = dModel, v = model.config.vocabSize
             let t = prompt.count + outputs.map(\.count).max()!
             // right padding: causal attention leaves each row's real positions untouched
@@ -276,6 +277,6 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
                 return PolicyEvaluation(tokenLogProbs: lps, spans: sp, thoughtLogProb: thought, actionLogProb: action,
                                         logProb: lambda * thought + action, value: values[r], tokenEntropies: ents)
             }
-        }
+        } }
     }
 }

@@ -44,7 +44,13 @@ extension LlamaPolicy: TrainablePolicy {
         return prompt
     }
 
+    /// Training's forward: long sequences run fp32 GEMMs over dequantised tiles of the frozen base (no 8-bit
+    /// activation rounding); PPO's re-score of the rollout goes through here too, so its first ratio is 1.
     public func score(_ rows: [TrainingRow], temperature: Float) throws -> PolicyScores {
+        try QuantizedMatrix.withFloatActivations { try scoreRows(rows, temperature: temperature) }
+    }
+
+    func scoreRows(_ rows: [TrainingRow], temperature: Float) throws -> PolicyScores {
         guard !rows.isEmpty else { throw AgentError.badInput("nothing to score: no rows") }
         let prompts = try rows.map(checkedPrompt)
         let b = rows.count, d = dModel, v = model.config.vocabSize

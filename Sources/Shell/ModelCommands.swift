@@ -272,6 +272,12 @@ extension Shell {
         let avgPrompt = sample.map { model.inputTokenCount($0.input).text }.reduce(0, +) / n
         let avgAnswer = sample.map { model.encode($0.answer.text).count + 1 }.reduce(0, +) / n
         out("model: \(model.parameterCount) \(c.base == nil ? "" : "trainable (LoRA rank \(c.lora.rank) and value head; the base is frozen) ")parameters; tokenizer \(model.vocabularySize) ids; a step is \(visual) visual + ~\(avgPrompt) prompt + ~\(avgAnswer) answer tokens")
+        var baseline: HeldOutMetrics?
+        if c.base != nil, !held.isEmpty {
+            // the pretrained model before any update, on the same held-out states
+            baseline = try SFT.evaluate(model, on: held)
+            out("held-out before LoRA: " + baseline!.summary)
+        }
         var recent: [Float] = []
         let total = ((train.count + c.batch - 1) / c.batch) * c.epochs
         let result = try runJob("sft", total: total) { job in
@@ -303,6 +309,7 @@ extension Shell {
         }
         out("held-out: " + result.metrics.summary)
         model.training["metrics"] = result.metrics.summary
+        if let b = baseline { model.training["metrics_before"] = b.summary }
         guard let target, let outDir else { useTrained(model, source: "sft (not saved)"); return }
         do { try model.save(to: target.url) } catch {
             useTrained(model, source: "sft (not saved)")

@@ -36,6 +36,19 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// llama.cpp does, so by default they always run).
     nonisolated(unsafe) public static var sgemmThreshold = Int.max
 
+    /// Runs `body` with fp32 activations for products of at least `minRows` rows on this thread: tiles of W are
+    /// dequantised and multiplied by sgemm (training's long sequences: an order of magnitude faster than the block
+    /// kernels there, and no 8-bit rounding of activations). Inference outside it keeps llama.cpp's arithmetic.
+    public static func withFloatActivations<T>(minRows: Int = 64, _ body: () throws -> T) rethrows -> T {
+        let key = "gtr.quant.floatRows"
+        let saved = Thread.current.threadDictionary[key]
+        Thread.current.threadDictionary[key] = minRows
+        defer { Thread.current.threadDictionary[key] = saved }
+        return try body()
+    }
+
+    static var floatActivationRows: Int { Thread.current.threadDictionary["gtr.quant.floatRows"] as? Int ?? Int.max }
+
     /// Bytes per row, checked: rows of whole blocks, `byteCount` exactly what rows × cols take.
     static func rowBytes(_ type: GGMLType, rows: Int, cols: Int, byteCount: Int) throws -> Int {
         guard rows > 0, cols > 0 else { throw QuantizedMatrixError("QuantizedMatrix: \(rows)×\(cols) \(type.name) matrix is empty") }
@@ -125,7 +138,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// y: (n, rows) = x: (n, cols) · Wᵀ.
     public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
         guard n > 0 else { return }
-        if n < Self.sgemmThreshold, QuantKernels.multiply(self, x, n: n, into: y) { return }
+        if n < Swift.min(Self.sgemmThreshold, Self.floatActivationRows), QuantKernels.multiply(self, x, n: n, into: y) { return }
         multiplyDequantized(x, n: n, into: y)
     }
 
