@@ -31,6 +31,8 @@ test: setup
 bench: setup
 	$(SWIFT_RELEASE) --product gtr-bench && $(SWIFT_RELEASE) --product gtr
 	@.build/release/gtr-bench
+	@# SmolLM2 on its quantised blocks next to llama.cpp (when `make model` / `make real-servers` have run)
+	@test -f models/SmolLM2-135M-Instruct.Q4_1.gguf && .build/release/gtr-bench quant || echo "(no SmolLM2 GGUF: make model)"
 
 # The thought-collapse experiment (issue 15): PPO vs GTR vs SFT-only on Points24, 3 seeds each, from the shipped
 # default agent; prints the table and writes docs/collapse-report.md, docs/collapse-results.json and the plots.

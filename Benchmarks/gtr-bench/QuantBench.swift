@@ -1,6 +1,8 @@
 import Agents
+import Environments
 import Foundation
 import Tensors
+import Training
 
 /// `gtr-bench quant`: SmolLM2-135M decoding on its quantised blocks against llama.cpp (llama-cpp-python in
 /// .venv-llama, scripts/llama_cpp_decode_bench.py) on the same file, prompt and thread count, each in a process of
@@ -99,5 +101,33 @@ enum QuantBench {
                       + "| \(cell(num(g, "peak_rss_mb"))) | \(cell(num(l, "peak_rss_mb"))) | \(same) |")
             }
         }
+        let q41 = root + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        if FileManager.default.fileExists(atPath: q41) {
+            for threads in [1, 2] {
+                Parallel.setThreads(threads)
+                let sps = try loraSamplesPerSecond(q41)
+                print(String(format: "LoRA SFT samples/s (SmolLM2 Q4_1, rank 8, batch 4 Points24 text-mode expert steps, fwd+bwd+AdamW), %d thread(s): %.2f", threads, sps))
+            }
+        }
+    }
+
+    /// Optimizer steps of LoRA SFT on SmolLM2 (one warm-up step, then 3 timed).
+    static func loraSamplesPerSecond(_ path: String) throws -> Double {
+        let m = try LlamaPolicy(path: path)
+        try m.enableLoRA(LoRAConfig(rank: 8), seed: 1)
+        let data = try ExpertData.collect(env: "points24", steps: 16, seed: 7, options: ["solvable_only": "true", "observation": "text"])
+        let rows = try m.prepare(data.map { TrainingRow(input: $0.input, output: m.encode($0.answer.text) + [m.endOfText]) })
+        let opt = Adam.adamW(m.namedParameters(), learningRate: 1e-3, weightDecay: 0.01)
+        var t0 = now()
+        for step in 0..<4 {
+            if step == 1 { t0 = now() }
+            let batch = Array(rows[(step * 4)..<(step * 4 + 4)])
+            let tokens = Float(batch.reduce(0) { $0 + $1.output.count })
+            let loss = try m.score(batch, temperature: 1).weighted.sum() * (-1 / tokens)
+            m.zeroGrad()
+            loss.backward()
+            opt.step()
+        }
+        return 12 / (now() - t0)
     }
 }
