@@ -155,22 +155,12 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
         let budget = min(g.maxNewTokens, contextLength - longest)
         guard budget > 0 else { throw AgentError.contextTooShort(inputTokens: longest, answerTokens: g.maxNewTokens, context: contextLength) }
         let raw = try Autograd.noGrad { try generateRows(prompts: prompts, promptLengths: texts.map(\.count), config: g, budget: budget) }
-        guard prefixes != nil else { return raw }
-        return try zip(zip(inputs, forced), raw).map { pair, o in
-            let (input, prefix) = pair
-            let all = prefix + o.tokenIDs
-            let ev = try evaluate(input, outputTokens: all, lambda: 1, temperature: g.greedy && g.temperature <= 0 ? 1 : g.temperature)
-            let text = decode(o.finished ? Array(all.dropLast()) : all)
-            return PolicyOutput(text: text, tokenIDs: all, tokenLogProbs: ev.tokenLogProbs,
-                                behaviourLogProbs: Array(repeating: 0, count: prefix.count) + o.behaviourLogProbs,
-                                tokenEntropies: ev.tokenEntropies, spans: ev.spans, value: ev.value, finished: o.finished)
-        }
+        return try prefixes == nil ? raw : rescored(raw, after: forced, inputs: inputs, config: g)
     }
 
     /// Left-padded batch through a KV cache; each row samples with its own generator (seed + row).
     private func generateRows(prompts: [[Int]], promptLengths: [Int], config g: GenerationConfig, budget: Int) throws -> [PolicyOutput] {
         let b = prompts.count, v = model.config.vocabSize, d = dModel, eos = tokenizer.eos!
-        let temp = g.greedy && g.temperature <= 0 ? 1 : g.temperature
         let longest = prompts.map(\.count).max()!
         let pads = prompts.map { longest - $0.count }
         // padding ids are masked out of every key (keyStart); their value is irrelevant
@@ -182,42 +172,16 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
         let hFlat = h.reshape([b * longest, d])
         let values = valueHead(hFlat.gather(axis: 0, index: valueRows.flatMap { Array(repeating: $0, count: d) }, shape: [b, d])).scalars
         var last = h.slice(axis: 1, longest - 1, longest).reshape([b, d])
-        final class Row: @unchecked Sendable {
-            var rng: SeededRNG
-            var ids: [Int32] = [], lps: [Float] = [], blps: [Float] = [], ents: [Float] = []
-            var done = false, next = 0, nonFinite = false
-            init(rng: SeededRNG) { self.rng = rng }
-        }
-        let rows = (0..<b).map { Row(rng: SeededRNG(seed: g.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15)) }
+        let sampling = SamplingRows(count: b, config: g, eos: eos, idle: eos)
         for _ in 0..<budget {
             let logits = OpProfile.region("generate: logits") { model.logits(last).contiguous() }  // (B, V)
-            Parallel.run(chunks: b, work: b * v * 64) { r in
-                let row = rows[r]
-                row.next = eos
-                if row.done { return }
-                let lr = logits.pointer + r * v
-                var z = [Float](repeating: 0, count: v)
-                for i in 0..<v { z[i] = lr[i] / temp }
-                guard z.allSatisfy({ $0.isFinite }) else { row.nonFinite = true; row.done = true; return }
-                let tok = Sampler.draw(z, generated: row.ids, config: g, rng: &row.rng)
-                let (lp, en) = z.withUnsafeBufferPointer { TinyVLM.logProbAndEntropy($0.baseAddress!, v, target: tok.id) }
-                row.ids.append(Int32(tok.id)); row.lps.append(lp); row.blps.append(tok.behaviourLogProb); row.ents.append(en)
-                row.next = tok.id
-                if tok.id == eos { row.done = true }
-            }
-            if rows.contains(where: { $0.nonFinite }) {
-                throw AgentError.badInput("the model's logits are not finite (NaN or ∞): its weights are damaged")
-            }
-            if rows.allSatisfy({ $0.done }) { break }
-            h = OpProfile.region("generate: decoding step") { model.hidden(model.embedTokens(rows.map(\.next), batch: b), cache: cache, keyStart: pads) }
+            try sampling.step(logits, vocab: v)
+            if sampling.allDone { break }
+            let next = sampling.next
+            h = OpProfile.region("generate: decoding step") { model.hidden(model.embedTokens(next, batch: b), cache: cache, keyStart: pads) }
             last = h.reshape([b, d])
         }
-        return rows.enumerated().map { r, row in
-            let finished = row.ids.last == Int32(eos)
-            let body = finished ? Array(row.ids.dropLast()) : row.ids
-            return PolicyOutput(text: decode(body), tokenIDs: row.ids, tokenLogProbs: row.lps, behaviourLogProbs: row.blps,
-                                tokenEntropies: row.ents, spans: spans(of: row.ids), value: values[r], finished: finished)
-        }
+        return sampling.outputs(values: values, decode: decode, spans: spans(of:))
     }
 
     /// Where the thought ends and the action begins (the end-of-turn token belongs to the action).

@@ -187,6 +187,20 @@ extension Policy {
 
     public func save(to dir: URL) throws { throw AgentError.unsupported("\(name) (\(kind)) has no weights to save") }
 
+    /// Outputs generated after forced prefixes, made whole: each output's tokens become prefix + new tokens, and
+    /// every log-prob is re-scored under the same prompt (the prefix was never sampled: behaviour log-prob 0).
+    func rescored(_ raw: [PolicyOutput], after prefixes: [[Int32]], inputs: [AgentInput], config g: GenerationConfig) throws -> [PolicyOutput] {
+        try zip(zip(inputs, prefixes), raw).map { pair, o in
+            let (input, prefix) = pair
+            let all = prefix + o.tokenIDs
+            let ev = try evaluate(input, outputTokens: all, lambda: 1, temperature: g.greedy && g.temperature <= 0 ? 1 : g.temperature)
+            let text = decode(o.finished ? Array(all.dropLast()) : all)
+            return PolicyOutput(text: text, tokenIDs: all, tokenLogProbs: ev.tokenLogProbs,
+                                behaviourLogProbs: Array(repeating: 0, count: prefix.count) + o.behaviourLogProbs,
+                                tokenEntropies: ev.tokenEntropies, spans: ev.spans, value: ev.value, finished: o.finished)
+        }
+    }
+
     /// Whether the input and `maxNewTokens` answer tokens fit the context.
     public func fits(_ input: AgentInput, maxNewTokens: Int) -> Bool {
         (try? checkFits(input, maxNewTokens: maxNewTokens)) != nil

@@ -1,5 +1,6 @@
 import Foundation
 import Support
+import Tensors
 
 /// Draws one token from tempered logits with the behaviour-only filters of `GenerationConfig`.
 enum Sampler {
@@ -43,5 +44,65 @@ enum Sampler {
             if u < acc { break }
         }
         return (pick, Float(Foundation.log(p[pick])))
+    }
+}
+
+/// The rows of one batched generation: each row samples with its own generator (seed + row·golden ratio), so
+/// rows are drawn in parallel on the tensor pool and the draws are the same at any thread count.
+final class SamplingRows: @unchecked Sendable {
+    final class Row: @unchecked Sendable {
+        var rng: SeededRNG
+        var ids: [Int32] = [], lps: [Float] = [], blps: [Float] = [], ents: [Float] = []
+        var done = false, next = 0
+        /// The row's logits were not all finite (damaged weights): generation stops with an error.
+        var nonFinite = false
+        init(rng: SeededRNG) { self.rng = rng }
+    }
+    let rows: [Row]
+    let config: GenerationConfig
+    let eos: Int, idle: Int
+
+    /// `idle`: the id fed for rows that are done (masked padding, never read back).
+    init(count: Int, config: GenerationConfig, eos: Int, idle: Int) {
+        rows = (0..<count).map { Row(rng: SeededRNG(seed: config.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15)) }
+        self.config = config; self.eos = eos; self.idle = idle
+    }
+
+    var allDone: Bool { rows.allSatisfy(\.done) }
+    var next: [Int] { rows.map(\.next) }
+
+    /// Draws each unfinished row's next token from its logits (B, V); the scored log-prob and entropy are the
+    /// tempered logits' (no penalty, no top-p).
+    func step(_ logits: Tensor<Float>, vocab v: Int) throws {
+        let temp = config.greedy && config.temperature <= 0 ? 1 : config.temperature
+        OpProfile.region("generate: sampling") {
+            Parallel.run(chunks: rows.count, work: rows.count * v * 64) { [self] r in  // ~64 operations per logit (two softmax passes)
+                let row = rows[r]
+                row.next = idle
+                if row.done { return }
+                let lr = logits.pointer + r * v
+                var z = [Float](repeating: 0, count: v)
+                for i in 0..<v { z[i] = lr[i] / temp }
+                guard z.allSatisfy({ $0.isFinite }) else { row.nonFinite = true; row.done = true; return }
+                let tok = Sampler.draw(z, generated: row.ids, config: config, rng: &row.rng)
+                let (lp, en) = z.withUnsafeBufferPointer { TinyVLM.logProbAndEntropy($0.baseAddress!, v, target: tok.id) }
+                row.ids.append(Int32(tok.id)); row.lps.append(lp); row.blps.append(tok.behaviourLogProb); row.ents.append(en)
+                row.next = tok.id
+                if tok.id == eos { row.done = true }
+            }
+        }
+        if rows.contains(where: { $0.nonFinite }) {
+            throw AgentError.badInput("the model's logits are not finite (NaN or ∞): its weights or inputs are damaged")
+        }
+    }
+
+    /// One output per row, text decoded without the end token.
+    func outputs(values: [Float], decode: ([Int32]) -> String, spans: ([Int32]) -> OutputSpans) -> [PolicyOutput] {
+        rows.enumerated().map { r, row in
+            let finished = row.ids.last == Int32(eos)
+            let body = finished ? Array(row.ids.dropLast()) : row.ids
+            return PolicyOutput(text: decode(body), tokenIDs: row.ids, tokenLogProbs: row.lps, behaviourLogProbs: row.blps,
+                                tokenEntropies: row.ents, spans: spans(row.ids), value: values[r], finished: finished)
+        }
     }
 }

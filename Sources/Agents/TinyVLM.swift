@@ -185,73 +185,27 @@ public final class TinyVLM: Module, Policy {
         let budget = min(g.maxNewTokens, contextLength - longest)
         guard budget > 0 else { throw AgentError.contextTooShort(inputTokens: longest, answerTokens: g.maxNewTokens, context: contextLength) }
         let raw = try Autograd.noGrad { try generateRows(prompts: prompts, patches: pts, config: g, budget: budget) }
-        guard prefixes != nil else { return raw }
-        return try zip(zip(inputs, forced), raw).map { pair, o in
-            let (input, prefix) = pair
-            let all = prefix + o.tokenIDs
-            let ev = try evaluate(input, outputTokens: all, lambda: 1, temperature: g.greedy && g.temperature <= 0 ? 1 : g.temperature)
-            let text = decode(o.finished ? Array(all.dropLast()) : all)
-            return PolicyOutput(text: text, tokenIDs: all, tokenLogProbs: ev.tokenLogProbs,
-                                behaviourLogProbs: Array(repeating: 0, count: prefix.count) + o.behaviourLogProbs,
-                                tokenEntropies: ev.tokenEntropies, spans: ev.spans, value: ev.value, finished: o.finished)
-        }
+        return try prefixes == nil ? raw : rescored(raw, after: forced, inputs: inputs, config: g)
     }
 
     private func generateRows(prompts: [[Int]], patches pts: [[Float]], config g: GenerationConfig, budget: Int) throws -> [PolicyOutput] {
         let b = prompts.count, v = config.transformer.vocabSize, d = config.transformer.dModel
-        let temp = g.greedy && g.temperature <= 0 ? 1 : g.temperature
         let (x, pads) = embed(patches: pts, texts: prompts, leftPad: true)
         let cache = KVCache(layers: config.transformer.layers, reserve: x.shape[1] + budget)
         var h = OpProfile.region("generate: prefill") { decoder.hidden(x, cache: cache, keyStart: pads) }  // (B, T0, C)
         let t0 = x.shape[1]
         var last = h.slice(axis: 1, t0 - 1, t0).reshape([b, d])
         let values = valueHead(last).scalars
-        // One state per row: rows are sampled in parallel on the tensor pool (each with its own generator, so the
-        // draws are the same at any thread count).
-        final class Row: @unchecked Sendable {
-            var rng: SeededRNG
-            var ids: [Int32] = [], lps: [Float] = [], blps: [Float] = [], ents: [Float] = []
-            var done = false, next = Int(BPETokenizer.pad)
-            /// The row's logits were not all finite (damaged weights): generation stops with an error.
-            var nonFinite = false
-            init(rng: SeededRNG) { self.rng = rng }
-        }
-        let rows = (0..<b).map { Row(rng: SeededRNG(seed: g.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15)) }
+        let sampling = SamplingRows(count: b, config: g, eos: Int(BPETokenizer.eos), idle: Int(BPETokenizer.pad))
         for _ in 0..<budget {
             let logits = OpProfile.region("generate: logits") { decoder.logits(last).contiguous() }  // (B, V)
-            OpProfile.region("generate: sampling") {
-                Parallel.run(chunks: b, work: b * v * 64) { r in  // ~64 operations per logit (two softmax passes)
-                    let row = rows[r]
-                    row.next = Int(BPETokenizer.pad)
-                    if row.done { return }
-                    let lr = logits.pointer + r * v
-                    var z = [Float](repeating: 0, count: v)
-                    for i in 0..<v { z[i] = lr[i] / temp }
-                    guard z.allSatisfy({ $0.isFinite }) else { row.nonFinite = true; row.done = true; return }
-                    let tok = Sampler.draw(z, generated: row.ids, config: g, rng: &row.rng)
-                    // scored distribution: the tempered logits, without penalty or top-p
-                    let (lp, en) = z.withUnsafeBufferPointer { TinyVLM.logProbAndEntropy($0.baseAddress!, v, target: tok.id) }
-                    row.ids.append(Int32(tok.id)); row.lps.append(lp); row.blps.append(tok.behaviourLogProb); row.ents.append(en)
-                    row.next = tok.id
-                    if tok.id == Int(BPETokenizer.eos) { row.done = true }
-                }
-            }
-            if rows.contains(where: { $0.nonFinite }) {
-                throw AgentError.badInput("the model's logits are not finite (NaN or ∞): its weights or inputs are damaged")
-            }
-            if rows.allSatisfy({ $0.done }) { break }
-            let next = rows.map(\.next)
+            try sampling.step(logits, vocab: v)
+            if sampling.allDone { break }
+            let next = sampling.next
             h = OpProfile.region("generate: decoding step") { decoder.hidden(decoder.embed(next, shape: [b, 1]), cache: cache, keyStart: pads) }
             last = h.reshape([b, d])
         }
-        let ids = rows.map(\.ids), lps = rows.map(\.lps), blps = rows.map(\.blps), ents = rows.map(\.ents)
-        return (0..<b).map { r in
-            let finished = ids[r].last == BPETokenizer.eos
-            let body = finished ? Array(ids[r].dropLast()) : ids[r]
-            let text = tokenizer.decode(body)
-            return PolicyOutput(text: text, tokenIDs: ids[r], tokenLogProbs: lps[r], behaviourLogProbs: blps[r], tokenEntropies: ents[r],
-                                spans: spans(of: ids[r]), value: values[r], finished: finished)
-        }
+        return sampling.outputs(values: values, decode: { tokenizer.decode($0) }, spans: spans(of:))
     }
 
 }

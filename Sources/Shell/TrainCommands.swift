@@ -94,11 +94,18 @@ extension Shell {
         if let r = training, r.currentState == .running || r.currentState == .paused {
             throw CommandError("run \(r.id) is \(r.currentState.word): train stop first (train resume run=\(r.id) can continue it later)")
         }
-        let c = try trainerConfig(a)
+        var c = try trainerConfig(a)
         let corrections = try trainingCorrections(c)
         let source: Policy
         if let dir = a.string("model") { source = try PolicyRegistry.load(from: resolve(dir)) } else { source = try requireModel() }
+        // a text-only model plays its rollouts and evaluations in text mode
+        c.options = observationOptions(c.options, for: source)
         let model = try PolicyRegistry.trainableCopy(of: source)
+        if let l = model as? LlamaPolicy, l.lora == nil {
+            // a pretrained llama trains through LoRA adapters (the base stays frozen)
+            do { try l.enableLoRA(LoRAConfig(), seed: c.seed) } catch let e as AgentError { throw CommandError(e.description) }
+            out("LoRA rank \(l.lora!.config.rank) adapters on \(l.name) (\(l.parameterCount) trainable parameters; the base is frozen)")
+        }
         let trainer = try Trainer(config: c, model: model, corrections: corrections)
         let id = nextRunID()
         let run = TrainingRun(id: id, dir: runsDirectory.appendingPathComponent(String(id)), trainer: trainer, parent: nil)

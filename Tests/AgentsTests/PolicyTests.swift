@@ -157,7 +157,7 @@ import Testing
         var errors: [String?] = []
         try write { $0["kind"] = "llama-gguf-from-the-future" }
         errors.append(message { try PolicyRegistry.load(from: dir) })
-        #expect(errors.last??.contains("unknown model kind 'llama-gguf-from-the-future' (known: tiny-vlm)") == true)
+        #expect(errors.last??.contains("unknown model kind 'llama-gguf-from-the-future' (known: tiny-vlm, llama-gguf)") == true)
         errors.append(message { try PolicyRegistry.load(from: dir.appendingPathComponent("missing")) })
         #expect(errors.last??.contains("has no config.json") == true)
         try Data("{not json".utf8).write(to: cfgURL)
