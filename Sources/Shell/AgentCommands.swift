@@ -111,7 +111,9 @@ extension Shell {
         let input = AgentInput(image: ep.env.frame, prompt: ep.env.prompt(thoughts: true))
         try requireContext(m, input)
         let g = nextGenerationConfig()
-        guard let o = try m.generate([input], config: g).first else { throw CommandError("the model returned nothing") }
+        let out = try m.kind == RemotePolicy.kind ? withWaitLine("\(m.name): waiting for the endpoint") { try m.generate([input], config: g) }
+            : m.generate([input], config: g)
+        guard let o = out.first else { throw CommandError("the model returned nothing") }
         let turn = AgentTurn(env: ep.env.clone(), episode: ep.number, t: ep.stepCount, input: input, output: o, generationID: agent.counter, editedThought: nil)
         agent.turn = turn
         logGeneration(kind: "generate", turn: turn, text: o.text, ids: o.tokenIDs, lps: o.tokenLogProbs,

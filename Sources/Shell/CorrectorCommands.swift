@@ -188,7 +188,9 @@ extension Shell {
             reply = hit
             reply.fromCache = true
         } else {
-            do { reply = try c.correct(req) } catch CorrectorError.cancelled where Interrupt.pending { Interrupt.clear(); throw ShellError.interrupted }
+            do {
+                reply = try withWaitLine("\(name): waiting for a verdict") { try c.correct(req) }
+            } catch CorrectorError.cancelled where Interrupt.pending { Interrupt.clear(); throw ShellError.interrupted }
             // Retries and fallbacks are shown, not kept as command output (a replay answers from the ledger).
             for n in reply.notes { prompting(config.style.dim("note: " + n)) }
         }
