@@ -42,7 +42,13 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 /// A GGUF file that cannot be read, in gtr's words (what is wrong and where).
 public struct GGUFError: Error, CustomStringConvertible, Equatable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// One line of at most 280 characters: names and strings from a damaged file may hold control characters
+    /// (a newline in a key) or be long, and the message quotes them.
+    public init(_ message: String) {
+        let scalars = message.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }
+        let clean = String(String.UnicodeScalarView(scalars))
+        self.message = clean.count > 280 ? String(clean.prefix(279)) + "…" : clean
+    }
     public var description: String { message }
 }
 

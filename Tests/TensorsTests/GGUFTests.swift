@@ -77,6 +77,14 @@ import Testing
         #expect(messages.count > 10)  // many different problems, each named
     }
 
+    /// A damaged file's names can hold control characters or be long: the error quoting them stays one short line
+    /// (the fuzz above found a key with a newline).
+    @Test func errorsQuotingFileStringsStayOneLine() {
+        let e = GGUFError("<memory>: 'test.str\ning\u{1B}[2J' is duplicated " + String(repeating: "x", count: 500))
+        #expect(!e.message.contains("\n") && !e.message.contains("\u{1B}") && e.message.count <= 280)
+        #expect(e.message.hasPrefix("<memory>: 'test.str?ing?[2J'"))
+    }
+
     @Test func structuralErrorsAreNamed() throws {
         let original = try Data(contentsOf: URL(fileURLWithPath: Self.path))
         func message(_ d: Data) -> String {
