@@ -19,12 +19,16 @@ let vectorUnit: [SwiftSetting] = native ? [.unsafeFlags(["-target-cpu", "haswell
 // Agents know no game: the layer above turns an environment's state into an agent's input.
 let package = Package(
     name: "gtr",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "gtr", targets: ["gtr"]),
+        // The environment server (`gtr serve` runs it): its own product, so `make run` never builds SwiftNIO.
+        .executable(name: "gtr-serve", targets: ["gtr-serve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -53,6 +57,13 @@ let package = Package(
             "Shell", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // OpenEnv's protocol over HTTP and WebSocket: gtr's environments, oracle corrector and experts as a service.
+        .target(name: "Serving", dependencies: [
+            "Episodes", "Environments", "Correctors", "SessionLog", "Support",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+        ]),
+        .executableTarget(name: "gtr-serve", dependencies: ["Serving"]),
         .executableTarget(name: "gtr-bench", dependencies: ["Shell", "Environments", "Support", "SessionLog", "Tensors", "Agents",
                                                             "Training", "Correctors", "LoopbackHTTP"],
                           path: "Benchmarks/gtr-bench"),
@@ -71,5 +82,6 @@ let package = Package(
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "Support", "SessionLog", "CPty", "LoopbackHTTP"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Environments", "Episodes", "Support", "SessionLog"]),
     ]
 )
