@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -62,6 +65,9 @@ let package = Package(
             "Episodes", "Environments", "Correctors", "SessionLog", "Support",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "gtr-serve", dependencies: ["Serving"]),
         .executableTarget(name: "gtr-bench", dependencies: ["Shell", "Environments", "Support", "SessionLog", "Tensors", "Agents",
@@ -82,6 +88,6 @@ let package = Package(
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "Support", "SessionLog", "CPty", "LoopbackHTTP"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], exclude: ["Fixtures"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "Environments", "Episodes", "Support", "SessionLog"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Shell", "Environments", "Episodes", "Support", "SessionLog"]),
     ]
 )

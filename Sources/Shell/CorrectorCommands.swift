@@ -56,7 +56,13 @@ extension Shell {
         CommandSpec(name: "correct", group: "corrector",
                     summary: "judge the last thought: GTR answers, verdict, target formula and a word diff to the correction",
                     example: "correct", positionals: [.optional("apply|compare", ["apply", "compare"]), .optional("A"), .optional("B")],
-                    usageOverride: "correct | correct apply | correct compare A B") { sh, a in
+                    options: [OptionSpec("text", .text, "judge this output (a JSON thought) in the current state instead of the last thought")],
+                    usageOverride: "correct | correct text=\"OUTPUT\" | correct apply | correct compare A B") { sh, a in
+            if let text = a.options["text"] {
+                guard a.positional.isEmpty else { throw CommandError("usage: correct text=\"OUTPUT\"") }
+                try sh.correctGivenThought(text)
+                return
+            }
             switch a.positional.first {
             case nil: try sh.correctLastThought()
             case "apply":
@@ -169,7 +175,7 @@ extension Shell {
 
     /// Runs one corrector with the cache and the ledger: identical requests are answered from this shell's
     /// answers or the database; every answer, cached or not, is a `corrections` row.
-    func runCorrector(_ name: String, _ req: CorrectionRequest, turn: AgentTurn) throws -> CorrectorReply {
+    func runCorrector(_ name: String, _ req: CorrectionRequest, episode: Int, t: Int) throws -> CorrectorReply {
         let cs = correctorSession
         guard let c = cs.correctors[name] ?? (name == "human" ? makeHumanCorrector() : nil) else {
             throw CommandError("unknown corrector '\(name)' (configured: \(cs.correctors.keys.sorted().joined(separator: ", ")))")
@@ -203,7 +209,7 @@ extension Shell {
         if reply.verdict == .correct { s.yes += 1 } else if reply.verdict == .incorrect { s.no += 1 }
         s.promptTokens += reply.promptTokens; s.completionTokens += reply.completionTokens; s.cost += reply.cost
         cs.stats[name] = s
-        log?.logCorrection(Shell.ledgerRow(req, reply, hash: hash, corrector: c, name: name, episode: turn.episode, t: turn.t), commandSeq: seq)
+        log?.logCorrection(Shell.ledgerRow(req, reply, hash: hash, corrector: c, name: name, episode: episode, t: t), commandSeq: seq)
         return reply
     }
 
@@ -234,10 +240,23 @@ extension Shell {
         return out
     }
 
+    /// `correct text=`: judges a given output (a thought typed, or a served client's) in the current state; the
+    /// episode's target formula follows the verdict as for the agent's own thought.
+    func correctGivenThought(_ text: String) throws {
+        let ep = try requireEpisode()
+        guard !ep.isDone else { throw EnvironmentError.episodeOver }
+        let cs = correctorSession
+        let req = try CorrectionRequest.from(env: ep.env, output: text, targetFormula: cs.target.formula)
+        let reply = try runCorrector(cs.active, req, episode: ep.number, t: ep.stepCount)
+        cs.target.update(with: reply)
+        showReply(reply, request: req)
+        if req.env.tracksTargetFormula { out("target formula: " + cs.target.display) }
+    }
+
     func correctLastThought() throws {
         let cs = correctorSession
         let (turn, req) = try correctionRequest(target: cs.target.formula)
-        let reply = try runCorrector(cs.active, req, turn: turn)
+        let reply = try runCorrector(cs.active, req, episode: turn.episode, t: turn.t)
         let current = turn.episode == episode?.number
         if current { cs.target.update(with: reply) }
         cs.last = (turn.generationID, reply)
@@ -320,8 +339,8 @@ extension Shell {
             throw CommandError("unknown corrector '\(n)' (configured: \(cs.correctors.keys.sorted().joined(separator: ", ")))")
         }
         let (turn, req) = try correctionRequest(target: cs.target.formula)
-        let ra = try runCorrector(a, req, turn: turn)
-        let rb = try runCorrector(b, req, turn: turn)
+        let ra = try runCorrector(a, req, episode: turn.episode, t: turn.t)
+        let rb = try runCorrector(b, req, episode: turn.episode, t: turn.t)
         let st = config.style
         func mark(_ same: Bool) -> String { same ? st.green("agree") : st.red("DISAGREE") }
         out("           \(a) | \(b)")

@@ -101,7 +101,7 @@ public final class Shell {
     public private(set) var lastStatus = "ok"
 
     let commands: [String: CommandSpec]
-    public static let version = "0.1.0"
+    public static let version = BuildInfo.version
 
     public init(config: ShellConfig, replayOf: Int64? = nil) {
         self.config = config

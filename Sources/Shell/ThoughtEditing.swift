@@ -96,22 +96,8 @@ extension Shell {
         out("thought edited (\(ids.count) tokens): rescore shows the actions after it, act from-thought plays one of them")
     }
 
-    /// A double-quoted word of the command language holding `s` exactly. Not JSON's escaper: the lexer knows only
-    /// `\" \\ \$ \n \t` (JSON's `\r`/`\uXXXX` would be read literally) and `$` must be escaped here.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for c in s {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "$": out += "\\$"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.append(c)
-            }
-        }
-        return out + "\""
-    }
+    /// A double-quoted word of the command language holding `s` exactly (`CommandWord.quoted`).
+    static func quoted(_ s: String) -> String { CommandWord.quoted(s) }
 
     var scoringTemperature: Float { agent.generation.greedy && agent.generation.temperature <= 0 ? 1 : agent.generation.temperature }
 

@@ -21,7 +21,7 @@ struct GTR: ParsableCommand {
         abstract: "A shell for debugging thought collapse in RL-trained vision-language agents.",
         version: Shell.statusLines(database: ShellConfig.defaultHome().appendingPathComponent("gtr.sqlite").path, session: nil, healthy: true)
             .joined(separator: "\n"),
-        subcommands: [Interactive.self, RunScript.self, ReplaySession.self, TrainSFT.self, GenHousehold.self, Conformance.self],
+        subcommands: [Interactive.self, RunScript.self, ReplaySession.self, TrainSFT.self, GenHousehold.self, Conformance.self, Serve.self],
         defaultSubcommand: Interactive.self)
 }
 
@@ -45,6 +45,28 @@ struct Interactive: ParsableCommand {
         }
         let status = REPL.run(shell: shell, source: source, interactive: interactive)
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// `gtr serve key=value...`: runs the environment server, a product of its own (`gtr-serve`, next to this binary) so
+/// that building the shell never builds SwiftNIO.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve gtr's environments over OpenEnv's protocol (gtr serve help lists the options).")
+    @Argument(parsing: .captureForPassthrough, help: "host= port= token_env= max_sessions= idle_timeout= log= ...") var args: [String] = []
+
+    func run() throws {
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let server = me.deletingLastPathComponent().appendingPathComponent("gtr-serve").path
+        guard FileManager.default.isExecutableFile(atPath: server) else {
+            FileHandle.standardError.write(Data("gtr serve: the server is not built (\(server) is missing): make serve builds it\n".utf8))
+            throw ExitCode(2)
+        }
+        let argv = [server] + args
+        var cargs = argv.map { strdup($0) } + [nil]
+        execv(server, &cargs)
+        FileHandle.standardError.write(Data("gtr serve: cannot start \(server): \(String(cString: strerror(errno)))\n".utf8))
+        throw ExitCode(1)
     }
 }
 

@@ -3,6 +3,9 @@ import Foundation
 /// Facts about this build: the git commit of the checkout the binary was built in, read from `.git` files next
 /// to the executable (no `git` process at start-up), or `GTR_GIT_COMMIT` when set.
 public enum BuildInfo {
+    /// gtr's version, in every session row and the server's metadata.
+    public static let version = "0.1.0"
+
     public static let gitCommit: String? = {
         if let c = ProcessInfo.processInfo.environment["GTR_GIT_COMMIT"], !c.isEmpty { return c }
         var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
