@@ -22,11 +22,11 @@ func session(log: Bool = false, rate: Double = 0, home: String = tempHome()) -> 
 
 func data(_ json: String) -> JSONValue { try! JSONParser.parse(json) }
 
-func expectServeError(_ code: ServeError.Code, _ body: () throws(ServeError) -> Void) {
-    do { try body(); Issue.record("expected \(code.rawValue)") } catch {
+func expectServeError(_ code: ServeError.Code, _ body: () throws -> Void) {
+    do { try body(); Issue.record("expected \(code.rawValue)") } catch let error as ServeError {
         #expect(error.code == code, "\(error)")
         #expect(!error.message.contains("\n"))
-    }
+    } catch { Issue.record("not a ServeError: \(error)") }
 }
 
 @Suite struct ServedSessionTests {
@@ -69,7 +69,7 @@ func expectServeError(_ code: ServeError.Code, _ body: () throws(ServeError) -> 
         expectServeError(.validation) { _ = try s.handle(type: "reset", data: data(#"{"frames": "yes"}"#)) }
         expectServeError(.validation) { _ = try s.handle(type: "reset", data: data(#"{"bogus_option": 3}"#)) }
         expectServeError(.unknownType) { _ = try s.handle(type: "fly", data: nil) }
-        _ = try s.handle(type: "reset", data: data(#"{"seed": 3, "cards": [1, 2, 3, 4]}"#))
+        _ = try s.handle(type: "reset", data: data(#"{"seed": 3, "cards": ["HA", "S2", "D3", "C4"]}"#))
         expectServeError(.validation) { _ = try s.handle(type: "step", data: data(#"{"action": "99"}"#)) }
         expectServeError(.validation) { _ = try s.handle(type: "step", data: data(#"{"action": "1", "text": "x"}"#)) }
         expectServeError(.validation) { _ = try s.handle(type: "step", data: data(#"{"action": 1}"#)) }
@@ -93,7 +93,7 @@ func expectServeError(_ code: ServeError.Code, _ body: () throws(ServeError) -> 
 
     @Test func rawModelOutputsGoThroughGTRParsing() throws {
         let s = session()
-        _ = try s.handle(type: "reset", data: data(#"{"seed": 4, "cards": "2,3,4,5"}"#))
+        _ = try s.handle(type: "reset", data: data(#"{"seed": 4, "cards": "H2,S3,D4,C5"}"#))
         let good = try s.handle(type: "step", data: .object([("text", .string(#"{"cards": [2, 3, 4, 5], "formula": "2", "thoughts": "t", "action": "2"}"#))]))
         #expect(good.data["observation"]?["action"] == .string("2"))
         #expect(good.data["observation"]?["invalid"] == .bool(false))
@@ -126,7 +126,7 @@ func expectServeError(_ code: ServeError.Code, _ body: () throws(ServeError) -> 
 
     @Test func theOracleCorrectsAWrongPoints24ThoughtAndKeepsATarget() throws {
         let s = session()
-        _ = try s.handle(type: "reset", data: data(#"{"seed": 1, "cards": "1,2,3,4"}"#))
+        _ = try s.handle(type: "reset", data: data(#"{"seed": 1, "cards": "HA,S2,D3,C4"}"#))
         let wrong = #"{"cards": [1, 2, 3, 4], "formula": "1+", "thoughts": "I add 9.", "action": "9"}"#
         let r = try s.handle(type: "correct", data: .object([("thought", .string(wrong))])).data
         #expect(r["verdict"] == .string("NO"))
@@ -142,7 +142,7 @@ func expectServeError(_ code: ServeError.Code, _ body: () throws(ServeError) -> 
         let s = session(rate: 5)
         var refused = 0
         for _ in 0..<20 {
-            do { _ = try s.handle(type: "state", data: nil) } catch {
+            do throws(ServeError) { _ = try s.handle(type: "state", data: nil) } catch {
                 #expect(error.code == .rateLimited)
                 refused += 1
             }
