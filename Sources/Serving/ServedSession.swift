@@ -233,7 +233,7 @@ public final class ServedSession: @unchecked Sendable {
     private func observation(_ ep: EpisodeSession, step s: EpisodeStep?) -> JSONValue {
         let e = ep.env
         var frame = JSONValue.null
-        if frames, e.observationMode == .image { frame = .string(Data(PNG.encode(e.frame)).base64EncodedString()) }
+        if frames, e.observationMode == .image { frame = .string(Data(PNG.encodeFast(e.frame)).base64EncodedString()) }
         let obs: JSONValue = .object([
             ("env", .string(e.name)), ("session_id", .string(id)), ("episode", .number(Double(ep.number))),
             ("t", .number(Double(e.stepCount))), ("prompt", .string(e.prompt(thoughts: true))), ("text", .string(e.textObservation)),

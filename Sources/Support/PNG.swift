@@ -5,6 +5,10 @@
 public enum PNG {
     public static func encode(_ img: RGBImage) -> [UInt8] { encode(img, level: ZlibStream.defaultLevel) }
 
+    /// The Up filter on every row and zlib's fastest level: what the environment server sends with every
+    /// observation (a drawn frame is mostly repeated rows, so it stays small; no per-row filter search).
+    public static func encodeFast(_ img: RGBImage) -> [UInt8] { encode(img, level: 1, filter: .up) }
+
     /// `level` is zlib's (an invalid one makes zlib fail, which tests use); `filter` forces one filter on every row.
     static func encode(_ img: RGBImage, level: Int32, filter: PNGFilter? = nil) -> [UInt8] {
         let rows = PNGFilter.apply(img.pixels, rowBytes: img.width * 3, height: img.height, bpp: 3, only: filter)
