@@ -48,38 +48,45 @@ async def request(ws: Any, msg: Any, timeout: float = 30.0) -> Dict[str, Any]:
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
-async def healthy_session(url: str, index: int, episodes: int, pause: float = 0.0) -> List[Dict[str, Any]]:
-    """Seeded episodes with a fixed rule; the transcript of everything that should not depend on other clients."""
+async def healthy_session(url: str, index: int, episodes: int, stop: Optional[asyncio.Event] = None,
+                          pause: float = 0.0) -> List[List[Dict[str, Any]]]:
+    """Seeded episodes with a fixed rule, played in rounds on one session (one round, or rounds until `stop` is
+    set); per round, the transcript of everything that must not depend on other clients."""
     import websockets
 
-    out: List[Dict[str, Any]] = []
+    rounds: List[List[Dict[str, Any]]] = []
     plan: List[Tuple[str, int]] = [("points24", 500 + 10 * index + e) for e in range(episodes)]
     plan.append(("household", 40 + index))
     async with websockets.connect(ws_url(url), max_size=None, open_timeout=30) as ws:
-        for k, (env, seed) in enumerate(plan):
-            r = await request(ws, {"type": "reset", "data": {"env": env, "seed": seed, "frames": k % 2 == 0}})
-            if r.get("type") != "observation":
-                raise RuntimeError(f"healthy {index}: reset answered {r}")
-            o = r["data"]["observation"]
-            ep: Dict[str, Any] = {"env": env, "seed": seed, "text": o.get("text"), "prompt": o.get("prompt"),
-                                  "episode": o.get("episode"), "steps": []}
-            for t in range(1, 61):
-                legal = o.get("legal_actions") or []
-                action = legal[(seed * 3 + t * 5) % len(legal)]
-                r = await request(ws, {"type": "step", "data": {"action": action}})
+        while True:
+            out: List[Dict[str, Any]] = []
+            for k, (env, seed) in enumerate(plan):
+                r = await request(ws, {"type": "reset", "data": {"env": env, "seed": seed, "frames": k % 2 == 0}})
                 if r.get("type") != "observation":
-                    raise RuntimeError(f"healthy {index}: step answered {r}")
-                d = r["data"]
-                o = d["observation"]
-                ep["steps"].append([action, o.get("action"), d.get("reward"), d.get("done"), o.get("text"),
-                                    o.get("t"), o.get("invalid")])
-                if pause:
-                    await asyncio.sleep(pause)
-                if d.get("done"):
-                    break
-            out.append(ep)
+                    raise RuntimeError(f"healthy {index}: reset answered {r}")
+                o = r["data"]["observation"]
+                ep: Dict[str, Any] = {"env": env, "seed": seed, "text": o.get("text"), "prompt": o.get("prompt"),
+                                      "frame": o.get("frame"), "steps": []}
+                for t in range(1, 61):
+                    legal = o.get("legal_actions") or []
+                    action = legal[(seed * 3 + t * 5) % len(legal)]
+                    r = await request(ws, {"type": "step", "data": {"action": action}})
+                    if r.get("type") != "observation":
+                        raise RuntimeError(f"healthy {index}: step answered {r}")
+                    d = r["data"]
+                    o = d["observation"]
+                    ep["steps"].append([action, o.get("action"), d.get("reward"), d.get("done"), o.get("text"),
+                                        o.get("t"), o.get("invalid"), o.get("frame")])
+                    if pause:
+                        await asyncio.sleep(pause)
+                    if d.get("done"):
+                        break
+                out.append(ep)
+            rounds.append(out)
+            if stop is None or stop.is_set():
+                break
         await ws.send(json.dumps({"type": "close"}))
-    return out
+    return rounds
 
 
 # -- faults ----------------------------------------------------------------------------------------------------------
@@ -251,28 +258,38 @@ def http_cases(url: str) -> List[str]:
 
 # -- main ------------------------------------------------------------------------------------------------------------
 
-async def run(url: str, healthy: int, episodes: int, kills: int, big_mb: float) -> Dict[str, Any]:
+async def run(url: str, healthy: int, episodes: int, kills: int, big_mb: float, http: bool = True) -> Dict[str, Any]:
     h0 = health(url)
     t0 = time.perf_counter()
-    reference = await asyncio.gather(*(healthy_session(url, i, episodes) for i in range(healthy)))
+    reference = [r[0] for r in await asyncio.gather(*(healthy_session(url, i, episodes) for i in range(healthy)))]
     t_ref = time.perf_counter() - t0
 
+    # The healthy sessions replay their rounds until every fault has been injected.
     t1 = time.perf_counter()
-    healthy_task = asyncio.gather(*(healthy_session(url, i, episodes, pause=0.01) for i in range(healthy)))
-    killed = await kill_children(url, kills)
-    aborted = await abort_connections(url, 4)
-    cases, deviations = await garbage_cases(url, big_mb)
-    deviations += await asyncio.to_thread(http_cases, url)
+    stop = asyncio.Event()
+    healthy_task = asyncio.gather(*(healthy_session(url, i, episodes, stop, pause=0.002) for i in range(healthy)))
+    try:
+        killed = await kill_children(url, kills)
+        aborted = await abort_connections(url, 4)
+        cases, deviations = await garbage_cases(url, big_mb)
+        if http:
+            deviations += await asyncio.to_thread(http_cases, url)
+    finally:
+        stop.set()
     during = await healthy_task
     t_faults = time.perf_counter() - t1
 
-    for i, (a, b) in enumerate(zip(reference, during)):
-        if a != b:
-            for ea, eb in zip(a, b):
+    rounds = 0
+    for i, (ref, got) in enumerate(zip(reference, during)):
+        for n, rnd in enumerate(got):
+            rounds += 1
+            for ea, eb in zip(ref, rnd):
                 if ea != eb:
-                    fail(f"healthy session {i}: {ea['env']} seed {ea['seed']} differs under faults "
-                         f"(first steps {ea['steps'][:2]} vs {eb['steps'][:2]})")
-            fail(f"healthy session {i}: transcripts differ under faults")
+                    diff = next((k for k, (x, y) in enumerate(zip(ea["steps"], eb["steps"])) if x != y), None)
+                    where = f"step {diff + 1}: {ea['steps'][diff]!r:.160} vs {eb['steps'][diff]!r:.160}" \
+                        if diff is not None else f"reset or length ({len(ea['steps'])} vs {len(eb['steps'])} steps)"
+                    fail(f"healthy session {i} round {n + 1}: {ea['env']} seed {ea['seed']} differs under faults "
+                         f"at {where}")
 
     deadline = time.time() + 20
     h = health(url)
@@ -281,7 +298,8 @@ async def run(url: str, healthy: int, episodes: int, kills: int, big_mb: float) 
         h = health(url)
     if h.get("sessions") != h0.get("sessions"):
         fail(f"/health reports {h.get('sessions')} sessions 20 s after every client left (was {h0.get('sessions')})")
-    return {"healthy_sessions": healthy, "healthy_episodes": sum(len(x) for x in reference),
+    return {"healthy_sessions": healthy, "healthy_rounds_under_faults": rounds,
+            "healthy_episodes": sum(len(x) for x in reference),
             "healthy_steps": sum(len(e["steps"]) for x in reference for e in x),
             "children_killed": killed, "connections_aborted": aborted, "garbage_cases": cases,
             "deviations": deviations, "health_after": h, "reference_s": round(t_ref, 2),
@@ -295,12 +313,13 @@ def main() -> None:
     p.add_argument("--healthy", type=int, default=3)
     p.add_argument("--episodes", type=int, default=6)
     p.add_argument("--kills", type=int, default=4)
+    p.add_argument("--no-http", action="store_true", help="skip the stateless HTTP cases")
     p.add_argument("--big-mb", type=float, default=17.0, help="size of the over-the-limit message (MiB)")
     a = p.parse_args()
     if a.child:
         child_main(a.url)
         return
-    summary = asyncio.run(run(a.url, a.healthy, a.episodes, a.kills, a.big_mb))
+    summary = asyncio.run(run(a.url, a.healthy, a.episodes, a.kills, a.big_mb, not a.no_http))
     finish(NAME, summary)
 
 

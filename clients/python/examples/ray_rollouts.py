@@ -130,7 +130,12 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     options["frames"] = a.frames
 
     t0 = time.perf_counter()
-    ray.init(num_cpus=a.num_cpus, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    # Workers must import this module (the actor class is pickled by reference when it is imported, as
+    # scripts/serve_ray_check.py does) and gtr_client: both directories go on their PYTHONPATH.
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.pathsep.join(p for p in (here, CLIENT_DIR, os.environ.get("PYTHONPATH")) if p)
+    ray.init(num_cpus=a.num_cpus, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+             runtime_env={"env_vars": {"PYTHONPATH": path}})
     try:
         workers = [RolloutWorker.remote(w, a.url, a.env, options, a.token) for w in range(a.workers)]
         openai = {"url": a.openai_url, "model": a.model, "api_key": a.api_key} if a.policy == "openai" else None
