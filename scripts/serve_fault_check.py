@@ -16,9 +16,9 @@
    - a stateless HTTP session (POST /reset, /step, /state, /close with a session id) and HTTP garbage.
    The healthy transcripts must be identical to the reference (rewards, dones, texts, actions).
 3. /health still answers "healthy" and the session count returns to what it was before (within 20 s).
-Expected error codes are the protocol's (spec: INVALID_JSON, UNKNOWN_TYPE, VALIDATION_ERROR, SESSION_ERROR,
-EXECUTION_ERROR, MESSAGE_TOO_LARGE); a reply that is an error with another code is reported as a deviation, and a
-closed socket where the protocol says the session survives is a failure.
+Error codes are checked against the protocol (INVALID_JSON, UNKNOWN_TYPE, VALIDATION_ERROR, SESSION_ERROR,
+EXECUTION_ERROR, MESSAGE_TOO_LARGE; an error never closes the session); every deviation is collected, and the
+check fails listing them all (`--lenient` only lists them in the summary).
 Prints one JSON summary line; exit 1 with a one-line reason otherwise.
 """
 
@@ -45,7 +45,10 @@ NAME = "serve_fault_check"
 
 async def request(ws: Any, msg: Any, timeout: float = 30.0) -> Dict[str, Any]:
     await ws.send(msg if isinstance(msg, (str, bytes)) else json.dumps(msg))
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    # asyncio.timeout, not wait_for: on Python < 3.12 wait_for can swallow a cancellation that races with the reply,
+    # leaving a cancelled session looping on.
+    async with asyncio.timeout(timeout):
+        return json.loads(await ws.recv())
 
 
 async def healthy_session(url: str, index: int, episodes: int, stop: Optional[asyncio.Event] = None,
@@ -117,7 +120,8 @@ async def kill_children(url: str, count: int) -> int:
         p = subprocess.Popen([sys.executable, os.path.abspath(__file__), url, "--child"], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)
         try:
-            line = await asyncio.wait_for(asyncio.to_thread(p.stdout.readline), 60)
+            async with asyncio.timeout(60):
+                line = await asyncio.to_thread(p.stdout.readline)
             if line.strip() != "stepping":
                 raise RuntimeError(f"child {i} did not start stepping (exit {p.poll()})")
             await asyncio.sleep(0.05 * i)  # kill at different points of the exchange
@@ -147,17 +151,14 @@ async def abort_connections(url: str, count: int) -> int:
     return n
 
 
-class Deviation(Exception):
-    pass
-
-
 async def garbage_cases(url: str, big_mb: float) -> Tuple[List[Dict[str, Any]], List[str]]:
-    """Each case on its own connection; after it the session must still answer a reset and a step."""
+    """Each case on its own connection; after it the session must still answer a reset and a step. Whatever
+    differs from the protocol is collected (and reported all at once) rather than stopping at the first."""
     import websockets
 
     big = json.dumps({"type": "step", "data": {"text": "x" * int(big_mb * 1024 * 1024)}})
-    cases: List[Tuple[str, List[Any], Optional[str], bool]] = [
-        # name, messages before the probe, expected error code of the last one, reset first
+    cases: List[Tuple[str, List[Any], str, bool]] = [
+        # name, messages, the protocol's error code(s) for the last one, reset first
         ("binary frame", [b"\x00\x01\x02binary"], "INVALID_JSON", False),
         ("invalid json", ['{"type": "reset", "data": '], "INVALID_JSON", False),
         ("json array", ["[1, 2, 3]"], "INVALID_JSON|VALIDATION_ERROR", False),
@@ -172,7 +173,9 @@ async def garbage_cases(url: str, big_mb: float) -> Tuple[List[Dict[str, Any]], 
         ("empty step data", [{"type": "step", "data": {}}], "VALIDATION_ERROR", True),
         ("illegal action token", [{"type": "step", "data": {"action": "sqrt"}}], "EXECUTION_ERROR", True),
         ("thought as a number", [{"type": "correct", "data": {"thought": 5}}], "VALIDATION_ERROR", True),
-        ("over the size limit", [big], "MESSAGE_TOO_LARGE", True),
+        ("over the size limit (2 MiB)", [json.dumps({"type": "step", "data": {"text": "x" * (2 << 20)}})],
+         "MESSAGE_TOO_LARGE", True),
+        (f"far over the size limit ({big_mb:g} MiB)", [big], "MESSAGE_TOO_LARGE", True),
     ]
     results: List[Dict[str, Any]] = []
     deviations: List[str] = []
@@ -187,20 +190,34 @@ async def garbage_cases(url: str, big_mb: float) -> Tuple[List[Dict[str, Any]], 
                 for m in msgs:
                     reply = await request(ws, m, timeout=60)
             except websockets.ConnectionClosed as e:
-                fail(f"{name}: the server closed the session ({e.rcvd.code if e.rcvd else 'no close frame'}"
-                     f"{' ' + e.rcvd.reason if e.rcvd and e.rcvd.reason else ''}); the protocol says errors never "
-                     f"close it")
-            code = (reply or {}).get("data", {}).get("code") if isinstance(reply, dict) else None
+                how = f"close code {e.rcvd.code} {e.rcvd.reason}".strip() if e.rcvd else "no close frame"
+                if name.startswith("far over") and e.rcvd and e.rcvd.code == 1009:
+                    # A frame beyond the transport's own limit may be refused the WebSocket way (RFC 6455 1009)
+                    # without reading it all; noted, not counted against the protocol.
+                    results.append({"case": name, "code": None, "closed": how})
+                    continue
+                deviations.append(f"{name}: the server closed the session ({how}) instead of answering "
+                                  f"{expected} and keeping it")
+                results.append({"case": name, "code": None, "closed": how})
+                continue
+            code = reply.get("data", {}).get("code") if isinstance(reply, dict) else None
             if not isinstance(reply, dict) or reply.get("type") != "error":
-                fail(f"{name}: expected an error reply, got {json.dumps(reply)[:200]}")
-            if code not in expected.split("|"):
-                deviations.append(f"{name}: code {code}, spec {expected}")
+                deviations.append(f"{name}: answered {json.dumps(reply)[:120]} instead of an error {expected}")
+            elif code not in expected.split("|"):
+                deviations.append(f"{name}: error code {code}, the protocol's is {expected}")
             # the session still works
-            r = await request(ws, {"type": "reset", "data": {"env": "points24", "seed": 11}})
-            r2 = await request(ws, {"type": "step", "data": {"action": r["data"]["observation"]["legal_actions"][0]}})
-            if r.get("type") != "observation" or r2.get("type") != "observation":
-                fail(f"{name}: the session does not work afterwards: {r.get('type')}, {r2.get('type')}")
-            results.append({"case": name, "code": code, "message": reply["data"].get("message", "")[:120]})
+            try:
+                r = await request(ws, {"type": "reset", "data": {"env": "points24", "seed": 11}})
+                r2 = await request(ws, {"type": "step",
+                                        "data": {"action": r["data"]["observation"]["legal_actions"][0]}})
+                works = r.get("type") == "observation" and r2.get("type") == "observation"
+            except (websockets.ConnectionClosed, KeyError, TypeError):
+                works = False
+            if not works:
+                deviations.append(f"{name}: the session does not work afterwards")
+            results.append({"case": name, "code": code,
+                            "message": (reply.get("data") or {}).get("message", "")[:120]
+                            if isinstance(reply, dict) else None})
 
     # step after done: play until done, then step again
     async with websockets.connect(ws_url(url), max_size=None) as ws:
@@ -258,7 +275,8 @@ def http_cases(url: str) -> List[str]:
 
 # -- main ------------------------------------------------------------------------------------------------------------
 
-async def run(url: str, healthy: int, episodes: int, kills: int, big_mb: float, http: bool = True) -> Dict[str, Any]:
+async def run(url: str, healthy: int, episodes: int, kills: int, big_mb: float, http: bool = True,
+              strict: bool = True) -> Dict[str, Any]:
     h0 = health(url)
     t0 = time.perf_counter()
     reference = [r[0] for r in await asyncio.gather(*(healthy_session(url, i, episodes) for i in range(healthy)))]
@@ -274,8 +292,11 @@ async def run(url: str, healthy: int, episodes: int, kills: int, big_mb: float, 
         cases, deviations = await garbage_cases(url, big_mb)
         if http:
             deviations += await asyncio.to_thread(http_cases, url)
-    finally:
+    except BaseException:
         stop.set()
+        await asyncio.gather(healthy_task, return_exceptions=True)
+        raise
+    stop.set()
     during = await healthy_task
     t_faults = time.perf_counter() - t1
 
@@ -298,6 +319,8 @@ async def run(url: str, healthy: int, episodes: int, kills: int, big_mb: float, 
         h = health(url)
     if h.get("sessions") != h0.get("sessions"):
         fail(f"/health reports {h.get('sessions')} sessions 20 s after every client left (was {h0.get('sessions')})")
+    if deviations and strict:
+        fail(f"{len(deviations)} deviation(s) from the protocol: " + "; ".join(deviations))
     return {"healthy_sessions": healthy, "healthy_rounds_under_faults": rounds,
             "healthy_episodes": sum(len(x) for x in reference),
             "healthy_steps": sum(len(e["steps"]) for x in reference for e in x),
@@ -313,13 +336,15 @@ def main() -> None:
     p.add_argument("--healthy", type=int, default=3)
     p.add_argument("--episodes", type=int, default=6)
     p.add_argument("--kills", type=int, default=4)
+    p.add_argument("--lenient", action="store_true",
+                   help="list deviations from the protocol's error codes in the summary instead of failing")
     p.add_argument("--no-http", action="store_true", help="skip the stateless HTTP cases")
-    p.add_argument("--big-mb", type=float, default=17.0, help="size of the over-the-limit message (MiB)")
+    p.add_argument("--big-mb", type=float, default=17.0, help="size of the far-over-the-limit message (MiB)")
     a = p.parse_args()
     if a.child:
         child_main(a.url)
         return
-    summary = asyncio.run(run(a.url, a.healthy, a.episodes, a.kills, a.big_mb, not a.no_http))
+    summary = asyncio.run(run(a.url, a.healthy, a.episodes, a.kills, a.big_mb, not a.no_http, not a.lenient))
     finish(NAME, summary)
 
 
