@@ -39,7 +39,6 @@ ARGV = list(sys.argv)  # the ALFWorld engine's translator overwrites sys.argv
 from serve_common import REPO, fail, finish, run_main, use_repo_client, ws_url  # noqa: E402
 
 NAME = "serve_load"
-RANKS = list(range(1, 11))  # card numbers 1-10 (gym-cards treats J, Q, K as 10)
 
 
 def percentile(xs: Sequence[float], q: float) -> float:
@@ -55,10 +54,10 @@ def latency_summary(lat: Sequence[float], wall: float) -> Dict[str, Any]:
             "p50_ms": round(percentile(lat, 0.5) * 1e3, 3), "p99_ms": round(percentile(lat, 0.99) * 1e3, 3)}
 
 
-def hand_for(i: int) -> List[int]:
-    """A distinct 4-card hand (card numbers) per session index."""
-    a, b, c, d = i % 10, (i // 10) % 10, (i // 100) % 10, (i * 7 + 3) % 10
-    return [RANKS[a], RANKS[b], RANKS[c], RANKS[d]]
+def hand_for(i: int) -> List[str]:
+    """A distinct 4-card hand (card names, suit then rank: "HJ", "D7") per session index."""
+    ranks, suits = "A23456789TJQK", "HSDC"
+    return [suits[(i + k) % 4] + ranks[(i // 13 ** k + 5 * k) % 13] for k in range(4)]
 
 
 # -- 1. concurrent sessions over raw WebSockets ------------------------------------------------------------------
@@ -108,9 +107,9 @@ async def session_worker(url: str, index: int, steps: int, env: str, frames: boo
                 raise Mismatch(f"session {index}: got episode {o.get('episode')} t={o.get('t')}, "
                                f"expected episode {episode} t={t}")
             if cards is not None:
-                numbers = (o.get("info") or {}).get("Numbers")
-                if numbers is not None and list(numbers) != cards:
-                    raise Mismatch(f"session {index}: info Numbers {numbers}, dealt {cards}")
+                dealt = (o.get("info") or {}).get("Cards")
+                if dealt is None or [c.replace("10", "T") for c in dealt] != cards:
+                    raise Mismatch(f"session {index}: info Cards {dealt}, dealt {cards}")
             if frames != bool(o.get("frame")):
                 raise Mismatch(f"session {index}: frames={frames} but frame is {'set' if o.get('frame') else 'null'}")
 
