@@ -9,7 +9,7 @@ SWIFT_TEST := swift test -c release -Xswiftc -enable-testing
 # core); a core type inherited from the environment would override that choice, so it is not passed on.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: run test bench bench-peers setup build clean alfworld conformance experiment experiment-household model fixtures-gguf real-servers tokenizer-reference logits-reference model-q8
+.PHONY: run test bench bench-peers setup build clean alfworld serve-peers conformance experiment experiment-household model fixtures-gguf real-servers tokenizer-reference logits-reference model-q8
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -66,6 +66,14 @@ ALFWORLD_VENV ?= .venv-alfworld
 alfworld: setup
 	@test -x $(ALFWORLD_VENV)/bin/python && $(ALFWORLD_VENV)/bin/python -c "import alfworld" 2>/dev/null || { \
 	  python3 -m venv $(ALFWORLD_VENV) && $(ALFWORLD_VENV)/bin/pip install -q alfworld==0.4.2; }
+
+# Real Python peers of `gtr serve` (OpenEnv's client, Ray, gymnasium, datasets, websockets) and the repo's own
+# client package (clients/python, editable) in a private virtualenv, for RealClientTests and scripts/serve_*.py.
+SERVE_VENV ?= .venv-serve
+serve-peers: setup
+	@test -x $(SERVE_VENV)/bin/python && $(SERVE_VENV)/bin/python -c "import openenv.core, ray, gymnasium, datasets, websockets" 2>/dev/null || { \
+	  python3 -m venv $(SERVE_VENV) && $(SERVE_VENV)/bin/pip install -q openenv-core ray gymnasium datasets websockets; }
+	@$(SERVE_VENV)/bin/python -c "import gtr_client" 2>/dev/null || $(SERVE_VENV)/bin/pip install -q --no-deps -e clients/python
 
 # The same comparison on other games, e.g. the official ones: make conformance ALFWORLD_DATA=~/alfworld/json_2.1.1/train
 conformance: alfworld build
