@@ -114,7 +114,7 @@ public final class EnvironmentServer: Sendable {
                 guard frame.fin else { continue }
                 let reply: JSONValue?
                 if tooLarge {
-                    reply = ServeError(.tooLarge, "a message is at most \(limit) bytes (max_message=)").reply
+                    reply = ServeError(.tooLarge, "a message is at most \(limit) bytes (the server's max_message= setting)").reply
                 } else if binary {
                     reply = ServeError(.invalidJSON, "binary frames are not messages: send JSON text").reply
                 } else {
@@ -163,7 +163,7 @@ public final class EnvironmentServer: Sendable {
     func body(_ request: Request) async throws(ServeError) -> JSONValue {
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: config.maxMessageBytes) } catch {
-            throw ServeError(.tooLarge, "a request body is at most \(config.maxMessageBytes) bytes (max_message=)")
+            throw ServeError(.tooLarge, "a request body is at most \(config.maxMessageBytes) bytes (the server's max_message= setting)")
         }
         let text = String(buffer: buffer)
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return .object([]) }
