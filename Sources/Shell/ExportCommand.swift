@@ -224,6 +224,7 @@ extension Shell {
         do { records = try RolloutFile.read(file) } catch { throw CommandError("\(error)") }
         var replays: [Int: EpisodeSession] = [:]
         var out: [ExportStep] = []
+        let corrector = readRunFile(id)?.config.corrector
         for r in records {
             var s = ExportStep(origin: "run", session: nil, run: id, update: r.update, envIndex: r.envIndex, commandSeq: nil, env: r.env,
                                episode: r.episode, t: r.t, seed: r.seed, options: r.options, model: nil, prompt: r.prompt, output: r.output,
@@ -231,7 +232,7 @@ extension Shell {
                                actionLogProb: r.actionLogProb, value: r.value, reward: r.reward, bonus: r.bonus, done: r.done,
                                invalid: r.invalid, valid: r.valid, truncation: r.truncation, action: r.action, source: "agent",
                                verdict: r.verdict, answers: r.answers, targetFormula: r.targetFormula, possibleSolution: r.possibleSolution,
-                               correctedThought: r.correctedThought, judgedThought: nil, corrector: nil, labelled: r.labelled,
+                               correctedThought: r.correctedThought, judgedThought: nil, corrector: r.verdict == nil ? nil : corrector, labelled: r.labelled,
                                target: r.target, frame: nil)
             // Frames: the episode is replayed from its seed with the outputs the agent wrote, as the collector played it.
             if req.trl && !s.textMode {

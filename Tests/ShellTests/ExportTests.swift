@@ -174,6 +174,7 @@ import Training
             #expect(r["value"]?.numberValue != nil && r["reward"]?.numberValue != nil && r["options"]?["time_limit"] == .string("6"))
             if r["labelled"] == .bool(true) {
                 #expect(r["verdict"] == .string("NO") && r["target"]?.stringValue?.hasPrefix("{") == true && r["corrected_thought"]?.stringValue != nil)
+                #expect(r["corrector"] == .string("oracle"))
             }
         }
         let labelled = recs.filter { $0["labelled"] == .bool(true) }.count
