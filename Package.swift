@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Agents", "Correctors", "Environments", "Support", "Tensors"], exclude: ["Fixtures"]),
         .testTarget(name: "SessionLogTests", dependencies: ["SessionLog"]),
         .testTarget(name: "CorrectorsTests", dependencies: ["Correctors", "Environments", "Support", "LoopbackHTTP"]),
-        .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "Support", "SessionLog", "CPty", "LoopbackHTTP"],
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "Environments", "Support", "SessionLog", "Training", "CPty", "LoopbackHTTP"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], exclude: ["Fixtures"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Shell", "Environments", "Episodes", "Support", "SessionLog"]),

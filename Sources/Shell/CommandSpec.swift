@@ -152,7 +152,7 @@ struct CommandSpec: Sendable {
 extension Shell {
     static let groups = ["shell", "environment", "agent", "corrector", "training", "log"]
 
-    static var allCommands: [CommandSpec] { coreCommands + environmentCommands + [playCommand] + householdCommands + modelCommands + agentCommands + correctorCommands + [trainCommand, experimentCommand, plotCommand] + logCommands }
+    static var allCommands: [CommandSpec] { coreCommands + environmentCommands + [playCommand] + householdCommands + modelCommands + agentCommands + correctorCommands + [trainCommand, experimentCommand, plotCommand] + logCommands + [exportCommand] }
 
     /// Names TAB completion offers for the first word.
     public static var commandNames: [String] { allCommands.flatMap { [$0.name] + $0.aliases }.sorted() }

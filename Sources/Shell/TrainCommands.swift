@@ -181,6 +181,8 @@ extension Shell {
         let c = run.trainer.config
         let configText = (try? String(decoding: JSONEncoder().encode(c), as: UTF8.self)) ?? "{}"
         log?.logTrainingRun(run.id, parent: run.parent, algo: c.algo.rawValue, env: c.env, config: configText, dir: run.dir.path)
+        // Every update's rollout steps go to runs/ID/rollouts.jsonl (what `export run=ID` reads).
+        run.trainer.rolloutFile = run.dir.appendingPathComponent(RolloutFile.name)
         let log = self.log, id = run.id
         run.onUpdate = { m in log?.logTrainingMetrics(run: id, update: m.update, values: m.values) }
         if initialEvaluation, run.trainer.completedUpdates == 0, let m = try run.trainer.initialEvaluation() {
@@ -267,6 +269,8 @@ extension Shell {
         let trainer = try restoreTrainer(dir.appendingPathComponent("update-\(last)"))
         let run = TrainingRun(id: id, dir: dir, trainer: trainer, parent: file.flatMap { f in f.parentRun.map { ($0, f.parentUpdate ?? 0) } })
         guard !trainer.isFinished else { training = run; adoptRunPolicy(run); throw CommandError("run \(id) is finished (its last checkpoint is update \(last))") }
+        // The updates after the checkpoint are collected again: their old rollout lines go.
+        do { try RolloutFile.truncate(dir.appendingPathComponent(RolloutFile.name), through: last) } catch { throw CommandError("\(error)") }
         out("run \(id) resumed from its checkpoint at update \(last)")
         try launch(run, initialEvaluation: false)
     }
@@ -328,6 +332,10 @@ extension Shell {
         let run = TrainingRun(id: id2, dir: runsDirectory.appendingPathComponent(String(id2)), trainer: trainer, parent: (from, k))
         try writeRunFile(run)
         try run.checkpointIfNeeded()
+        // The branch's rollouts start with its parent's up to the branch point.
+        do { try RolloutFile.copy(from: dir.appendingPathComponent(RolloutFile.name), to: run.dir.appendingPathComponent(RolloutFile.name), through: k) } catch {
+            throw CommandError("\(error)")
+        }
         out("run \(id2): a branch of run \(from) from its update \(k)")
         try launch(run, initialEvaluation: false)
     }

@@ -15,8 +15,18 @@ public struct StepReview: Sendable, Equatable {
     /// Why there is no correction (corrector failure), or nil.
     public var failure: String?
     public var fromCache: Bool
-    public init(verdict: String, labelled: Bool, correction: String? = nil, failure: String? = nil, fromCache: Bool = false) {
+    /// The corrector's answers to GTR's questions, in order.
+    public var answers: [String] = []
+    /// The episode's target formula as the corrector gave it, and whether it judged the deal solvable (card games).
+    public var targetFormula: String? = nil
+    public var possibleSolution: Bool? = nil
+    /// The thought-cloning target put in the DAgger buffer (the corrected thought with the agent's action), when
+    /// the step was labelled.
+    public var target: String? = nil
+    public init(verdict: String, labelled: Bool, correction: String? = nil, failure: String? = nil, fromCache: Bool = false,
+                answers: [String] = [], targetFormula: String? = nil, possibleSolution: Bool? = nil, target: String? = nil) {
         self.verdict = verdict; self.labelled = labelled; self.correction = correction; self.failure = failure; self.fromCache = fromCache
+        self.answers = answers; self.targetFormula = targetFormula; self.possibleSolution = possibleSolution; self.target = target
     }
 }
 
@@ -27,6 +37,8 @@ public struct RolloutStep: Sendable {
     /// Which of the E parallel environments took the step.
     public var envIndex: Int
     public var episode: Int
+    /// The seed the episode was dealt with (the env replays from it and the outputs: `RolloutFile`).
+    public var seed: UInt64?
     /// Step count within the episode after this step.
     public var t: Int
     public var input: AgentInput
@@ -43,6 +55,8 @@ public struct RolloutStep: Sendable {
     public var valid: Bool
     /// The env accepted the parsed action as a legal move.
     public var legal: Bool
+    /// The output named no single action, so the env's `invalid=` rule played the step.
+    public var invalid: Bool = false
     /// Whether the thought read the state right (card recognition), where the env can tell.
     public var recognised: Bool?
     /// Whether the thought names the dealt cards and a formula consistent with the state (`StateRelevance`), where
@@ -189,10 +203,10 @@ public final class RolloutCollector {
             if !s.done, let d = reviewer?.truncation(envIndex: k, step: s, session: ep) {
                 reward = d.reward; done = d.done; truncation = d.reason?.rawValue
             }
-            out.append(RolloutStep(envIndex: k, episode: ep.number, t: s.t, input: p.input, output: o,
+            out.append(RolloutStep(envIndex: k, episode: ep.number, seed: ep.seed, t: s.t, input: p.input, output: o,
                                    weightedLogProb: o.weightedLogProb(lambda: lambda), reward: reward,
                                    bonus: bonus.map { p.valid ? $0.amount : 0 } ?? 0, done: done, valid: p.valid,
-                                   legal: s.parsed?.legal == true, recognised: recognised, relevant: relevant, action: s.action,
+                                   legal: s.parsed?.legal == true, invalid: s.invalid, recognised: recognised, relevant: relevant, action: s.action,
                                    review: reviews[k], truncation: truncation))
             if done {
                 let ret = ep.episodeReturn - s.reward + reward

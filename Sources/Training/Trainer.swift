@@ -54,6 +54,9 @@ public final class Trainer: RolloutReviewer {
     /// The last updates' rollouts as `train inspect` shows them, by update number.
     public private(set) var inspected: [Int: [InspectRow]] = [:]
     public let corrections: CorrectionService?
+    /// Where every update's rollout steps are appended (`RolloutFile`; the shell points it at `runs/ID/rollouts.jsonl`),
+    /// or nil to keep them only in memory.
+    public var rolloutFile: URL?
     /// The initial policy (for the KL penalty, when it is on).
     private let reference: Policy?
     private var rng: SeededRNG
@@ -171,6 +174,9 @@ public final class Trainer: RolloutReviewer {
         partial = .init(repeating: [], count: config.envs)
         finishedThisRollout = []
         rolloutStep = 0
+        if let url = rolloutFile {
+            try RolloutFile.append(RolloutFile.records(update: completedUpdates, rollout: rollout, env: config.env, options: config.options), to: url)
+        }
         return m
     }
 
@@ -296,7 +302,8 @@ public final class Trainer: RolloutReviewer {
             }
             labels[i] = sample
             out[i] = StepReview(verdict: reply.verdict.rawValue, labelled: sample != nil, correction: reply.correction?.serialized(),
-                                failure: reply.failure, fromCache: reply.fromCache)
+                                failure: reply.failure, fromCache: reply.fromCache, answers: reply.answers,
+                                targetFormula: reply.targetFormula, possibleSolution: reply.possibleSolution, target: sample?.text)
         }
         // GTR's D keeps every step; unlabelled ones take part in the draw and give no SFT.
         for l in labels { dagger.record(l) }
