@@ -9,7 +9,7 @@ SWIFT_TEST := swift test -c release -Xswiftc -enable-testing
 # core); a core type inherited from the environment would override that choice, so it is not passed on.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: run test bench bench-peers setup build clean alfworld serve-peers conformance experiment experiment-household model fixtures-gguf real-servers tokenizer-reference logits-reference model-q8
+.PHONY: run serve test bench bench-peers setup build clean alfworld serve-peers conformance experiment experiment-household model fixtures-gguf real-servers tokenizer-reference logits-reference model-q8
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -22,6 +22,10 @@ setup:
 build: setup
 	$(SWIFT_RELEASE) --product gtr
 
+# The environment server (`gtr serve`, its own product: SwiftNIO and Hummingbird are built only here).
+serve: setup
+	$(SWIFT_RELEASE) --product gtr-serve && $(SWIFT_RELEASE) --product gtr
+
 run: build
 	@.build/release/gtr
 
@@ -33,6 +37,8 @@ bench: setup
 	@.build/release/gtr-bench
 	@# SmolLM2 on its quantised blocks next to llama.cpp (when `make model` / `make real-servers` have run)
 	@test -f models/SmolLM2-135M-Instruct.Q4_1.gguf && .build/release/gtr-bench quant || echo "(no SmolLM2 GGUF: make model)"
+	@# gtr serve under load next to the real engines in-process (when `make serve-peers` has run)
+	@$(SWIFT_RELEASE) --product gtr-serve && scripts/serve_bench.sh
 
 # The thought-collapse experiment (issue 15): PPO vs GTR vs SFT-only on Points24, 3 seeds each, from the shipped
 # default agent; prints the table and writes docs/collapse-report.md, docs/collapse-results.json and the plots.

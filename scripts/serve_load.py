@@ -296,6 +296,7 @@ def main() -> None:
     p.add_argument("--gym-cards", help="path to a gym-cards source checkout (RL4VLM/gym-cards)")
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--json", help="also write the summary here")
+    p.add_argument("--table", action="store_true", help="also print a readable table (make bench)")
     p.add_argument("--peer", choices=["alfworld"], help=argparse.SUPPRESS)
     p.add_argument("--games", nargs="*", help=argparse.SUPPRESS)
     a = p.parse_args(ARGV[1:])
@@ -332,10 +333,32 @@ def main() -> None:
 
     summary = {"url": a.url, "phases": phases, "single_session_loops": loops,
                "server_peak_rss_bytes": vm_hwm(a.pid)}
+    if a.table:
+        print_table(summary)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(summary, f, indent=1)
     finish(NAME, summary)
+
+
+def print_table(summary: Dict[str, Any]) -> None:
+    """The figures as `make bench` shows them (the JSON line follows)."""
+    rss = summary.get("server_peak_rss_bytes")
+    print("| gtr serve, loopback | steps/s | p50 | p99 | notes |")
+    print("|---|---|---|---|---|")
+    for ph in summary["phases"]:
+        per = ph["steps"] // max(1, ph["sessions"])
+        name = f"{ph['sessions']} sessions x {per} steps, {ph['env']}" + (", frames on" if ph["frames"] else ", frames off")
+        print(f"| {name} | {ph['steps_per_s']} | {ph['p50_ms']} ms | {ph['p99_ms']} ms | "
+              f"all {ph['steps']} replies checked: none lost or crossed |")
+    for lp in summary["single_session_loops"]:
+        if "skipped" in lp:
+            print(f"| one session, {lp.get('peer')} | - | - | - | skipped: {lp['skipped']} |")
+        else:
+            print(f"| one session, {lp.get('peer')} | {lp.get('steps_per_s_incl_resets')} | {lp.get('p50_ms')} ms | "
+                  f"{lp.get('p99_ms')} ms | same Python loop, {lp.get('resets')} resets in {lp.get('steps')} steps (steps/s include resets; p50/p99 per step) |")
+    if rss:
+        print(f"server peak RSS: {rss / 2**20:.0f} MiB")
 
 
 if __name__ == "__main__":

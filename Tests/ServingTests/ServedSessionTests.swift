@@ -41,7 +41,7 @@ func expectServeError(_ code: ServeError.Code, _ body: () throws -> Void) {
         #expect(r.data["done"] == .bool(false))
         // the frame is the env's frame as PNG
         let b64 = try #require(r.data["observation"]?["frame"]?.stringValue)
-        #expect(Data(base64Encoded: b64) == Data(PNG.encode(direct.env.frame)))
+        #expect(Data(base64Encoded: b64) == Data(PNG.encodeFast(direct.env.frame)))
         var rng = SeededRNG(seed: 5)
         while !direct.isDone {
             let a = direct.env.legalActions.randomElement(using: &rng)!
