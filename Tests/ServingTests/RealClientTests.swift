@@ -34,6 +34,18 @@ import Testing
 
     // MARK: tests
 
+    @Test func gtrServeRunsTheServerAndRefusesAnExposedBindWithoutAToken() throws {
+        let help = Self.run([Self.binary("gtr"), "serve", "help"], timeout: 60)
+        #expect(help.status == 0 && help.stdout.contains("token_env=NAME"), "\(help.tail)")
+        let exposed = Self.run([Self.binary("gtr"), "serve", "host=0.0.0.0"], timeout: 60)
+        #expect(exposed.status == 2, "\(exposed.tail)")
+        #expect(exposed.stderr.split(separator: "\n").count == 1 && exposed.stderr.contains("token_env="), "\(exposed.tail)")
+        let secret = "do-not-echo-this-token-123"
+        let short = Self.run([Self.binary("gtr"), "serve", "host=0.0.0.0", "token_env=GTR_T", "port=70000"],
+                             env: ["GTR_T": secret], timeout: 60)
+        #expect(short.status == 2 && !short.stderr.contains(secret) && short.stderr.contains("port="), "\(short.tail)")
+    }
+
     @Test(.enabled(if: hasOpenEnv, skipReason))
     func openEnvGenericClientMatchesTheREPL() throws {
         let server = try RCServer.start()
@@ -115,6 +127,10 @@ import Testing
     }
 
     // MARK: helpers
+
+    fileprivate static func run(_ args: [String], env: [String: String] = [:], timeout: Double) -> RCOutput {
+        ServingTests.run(args, env: env, timeout: timeout)
+    }
 
     fileprivate static func script(_ name: String, _ args: [String], timeout: Double = 600) -> RCOutput {
         run([python, root.appendingPathComponent("scripts/\(name)").path] + args, timeout: timeout)
