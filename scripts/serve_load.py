@@ -187,7 +187,8 @@ def gtr_env_loop(url: str, env: str, steps: int) -> Dict[str, Any]:
     use_repo_client()
     from gtr_client import GtrEnv
 
-    g = GtrEnv(url, env=env, frames=False, client="serve_load")
+    # Points24 with its frame, as gym-cards renders one every step; the household engine is text.
+    g = GtrEnv(url, env=env, frames=(env == "points24"), client="serve_load")
     try:
         def reset(seed: int):
             obs, _ = g.reset(seed=seed)
