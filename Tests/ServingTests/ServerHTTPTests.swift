@@ -92,6 +92,18 @@ func request(_ url: String, method: String = "GET", body: String? = nil, headers
         }
     }
 
+    @Test func anIdleSessionIsClosedAfterItsTimeout() async throws {
+        try await withServer({ $0.idleTimeout = 1 }) { base in
+            let r = try await request(base + "/reset", method: "POST", body: "{}")
+            let id = try #require(r.json["metadata"]?["session_id"]?.stringValue)
+            #expect(try await request(base + "/state?session_id=\(id)").status == 200)
+            try await Task.sleep(nanoseconds: 3_500_000_000)
+            let gone = try await request(base + "/state?session_id=\(id)")
+            #expect(gone.status == 404 && gone.json["error"]?["code"] == .string("SESSION_ERROR"))
+            #expect(try await request(base + "/health").json["sessions"] == .number(0))
+        }
+    }
+
     @Test func webSocketMessagesGetOpenEnvReplies() throws {
         let server = EnvironmentServer(config: { var c = ServeConfig(home: tempHome()); c.log = false; return c }())
         let s = try server.table.open(client: "t", peer: "p", transport: "test")
