@@ -73,10 +73,22 @@ public final class EnvironmentServer: Sendable {
 
     func webSocketRouter() -> Router<UpgradeContext> {
         let router = Router(context: UpgradeContext.self)
-        router.ws("/ws", shouldUpgrade: { [self] request, _ in
-            if let e = refusal(request) { throw Hummingbird.HTTPError(.unauthorized, message: e.message) }
-            return .upgrade([:])
-        }, onUpgrade: { [self] inbound, outbound, context in
+        // A missing or wrong token is answered over the socket (an UNAUTHORIZED error, then close code 1008), so
+        // that a client reads why; a refused upgrade would only say "HTTP 400". No session is opened for it.
+        router.ws("/ws", shouldUpgrade: { _, _ in .upgrade([:]) }, onUpgrade: { [self] inbound, outbound, context in
+            if let e = refusal(context.request) {
+                // The reply waits for the client's first message (or 5 s), so a client that sends before it
+                // reads (OpenEnv's does) always gets the error, never a socket closed under its send.
+                try? await outbound.write(.text(e.reply.serialized()))
+                await withTaskGroup(of: Void.self) { g in
+                    g.addTask { do { for try await _ in inbound { break } } catch {} }
+                    g.addTask { try? await Task.sleep(nanoseconds: 5_000_000_000) }
+                    await g.next()
+                    g.cancelAll()
+                    try? await outbound.close(.policyViolation, reason: "token required")
+                }
+                return
+            }
             let peer = context.requestContext.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
             let client: String = context.request.uri.queryParameters.get("client") ?? "websocket"
             await serve(inbound: inbound, outbound: outbound, client: String(client.prefix(80)), peer: peer)

@@ -116,6 +116,20 @@ import Testing
     }
 
     @Test(.enabled(if: hasOpenEnv, skipReason))
+    func aTokenServerRefusesOpenEnvsClientWithoutItAndServesItWith() throws {
+        let token = "t0k3n-\(UUID().uuidString)"
+        let home = tempPath("token-home")
+        let server = try RCServer.start(home: home, args: ["token_env=GTR_TEST_TOKEN"], env: ["GTR_TEST_TOKEN": token])
+        defer { server.stop() }
+        let r = Self.script("serve_token_check.py", [server.url, token])
+        #expect(r.status == 0, "serve_token_check failed: \(r.tail)")
+        #expect(Self.summaryOK(r.stdout))
+        // only the two authorised connections were sessions, and the token is nowhere in the log
+        let db = (try? Data(contentsOf: URL(fileURLWithPath: home + "/gtr.sqlite"))) ?? Data()
+        #expect(!db.isEmpty && db.range(of: Data(token.utf8)) == nil)
+    }
+
+    @Test(.enabled(if: hasOpenEnv, skipReason))
     func shortLoadRunLosesNothing() throws {
         let server = try RCServer.start()
         defer { server.stop() }
@@ -314,13 +328,13 @@ fileprivate final class RCServer {
 
     private init(pid: pid_t, url: String, io: String) { self.pid = pid; self.url = url; self.io = io }
 
-    static func start(home: String? = nil) throws -> RCServer {
+    static func start(home: String? = nil, args: [String] = [], env: [String: String] = [:]) throws -> RCServer {
         let binary = RealClientTests.binary("gtr-serve")
         try #require(FileManager.default.isExecutableFile(atPath: binary), "\(binary) is not built")
         let home = home ?? tempPath("serve-home")
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         let io = tempPath("serve")
-        let pid = try #require(spawn([binary, "port=0", "home=\(home)"], env: ["NO_COLOR": "1"], stdinPath: nil,
+        let pid = try #require(spawn([binary, "port=0", "home=\(home)"] + args, env: env.merging(["NO_COLOR": "1"]) { a, _ in a }, stdinPath: nil,
                                      stdoutPath: io + ".out", stderrPath: io + ".err"))
         let deadline = Date().addingTimeInterval(60)
         let prefix = "gtr serve: listening on "
