@@ -321,7 +321,7 @@ private func run(_ args: [String], env: [String: String] = [:], stdinPath: Strin
 }
 
 /// A `gtr-serve` on a free port with its own home, stopped (SIGTERM, then SIGKILL) by `stop()`.
-fileprivate final class RCServer {
+final class RCServer {
     let pid: pid_t
     let url: String
     let io: String
@@ -370,7 +370,7 @@ fileprivate final class RCServer {
     }
 }
 
-fileprivate enum RCError: Error, CustomStringConvertible {
+enum RCError: Error, CustomStringConvertible {
     case exited(String)
     var description: String { switch self { case .exited(let m): m } }
 }
