@@ -15,6 +15,8 @@ users = [
     "What is the capital of France?",
     "You are playing 24 with the cards 4, 6, 2 and 3. Write a formula that makes 24.",
     "Describe a kitchen in one sentence.",
+    "Write a short poem about the sea.",
+    "You are in the middle of a room. Looking around you, you see a countertop 1, a drawer 1 and a fridge 1. Your task is to: put a clean mug in the coffeemachine. What do you do first, and why?",
 ]
 llm = Llama(model_path=gguf, n_ctx=512, n_threads=2, logits_all=True, verbose=False, seed=0)
 rows = []

@@ -44,6 +44,19 @@ enum QuantBench {
         }
         func run() -> (Double, Double, [Int]) {
             Autograd.noGrad {
+                if let r = m.runner {
+                    // llama.cpp's arithmetic (F16 KV cache), as `GGUFLlama.greedy` runs
+                    let seq = r.makeSequence(capacity: ids.count + steps + 1)
+                    let a = now()
+                    var next = argmax(r.logits(r.forward([ids], [seq])))
+                    let b = now()
+                    var out: [Int] = []
+                    for _ in 0..<steps {
+                        out.append(next)
+                        next = argmax(r.logits(r.forward([[next]], [seq])))
+                    }
+                    return (b - a, now() - b, out)
+                }
                 let cache = KVCache(layers: m.model.config.layers, reserve: ids.count + steps)
                 let a = now()
                 var next = argmax(m.model(ids, batch: 1, cache: cache))
@@ -61,6 +74,34 @@ enum QuantBench {
         for _ in 0..<2 { let r = run(); p = min(p, r.0); d = min(d, r.1); out = r.2 }
         print("{\"prompt_tokens\": \(ids.count), \"prefill_tps\": \(Double(ids.count) / p), \"decode_tps\": \(Double(steps) / d), "
               + "\"peak_rss_mb\": \(status("VmHWM")), \"load_s\": \(loadS), \"greedy\": \(Array(out.prefix(16)))}")
+    }
+
+    /// Writes every intermediate tensor of a prompt and `steps` greedy tokens (`LlamaRunner.inspect`) as raw
+    /// float32 files `DIR/{p|d0|d1…}|{name}-{layer}.f32` with a `DIR/shapes.txt` index, to compare op by op with
+    /// llama.cpp's own (`scripts/llama_cpp_dump.py`, `scripts/compare_llama_dump.py`).
+    static func dump(model path: String, dir: String, text: String, steps: Int) throws {
+        let m = try GGUFLlama(path: path)
+        guard let r = m.runner else { print("not a llama-shaped model"); return }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var phase = "p", index = ""
+        r.inspect = { name, layer, t in
+            let file = "\(phase)|\(name)-\(layer).f32"
+            let data = Data(bytes: t.pointer, count: t.count * 4)
+            FileManager.default.createFile(atPath: dir + "/" + file, contents: data)
+            index += "\(file) \(t.shape.map(String.init).joined(separator: " "))\n"
+        }
+        let ids = m.tokenizer.encode(text, addSpecial: false)
+        let seq = r.makeSequence(capacity: ids.count + steps + 1)
+        var logits = r.logits(r.forward([ids], [seq])).scalars
+        var out: [Int] = []
+        for s in 0..<steps {
+            let next = logits.indices.max { logits[$0] < logits[$1] }!
+            out.append(next)
+            phase = "d\(s)"
+            logits = r.logits(r.forward([[next]], [seq])).scalars
+        }
+        try index.write(toFile: dir + "/shapes.txt", atomically: true, encoding: .utf8)
+        print("\(ids.count) prompt tokens; greedy \(out)")
     }
 
     static func spawn(_ exe: String, _ args: [String]) -> [String: Any]? {

@@ -46,6 +46,10 @@ if args.count > 4 && args[1] == "quant-child" {
     try QuantBench.child(model: args[2], threads: Int(args[3]) ?? 1, promptFile: args[4])
     exit(0)
 }
+if args.count > 4 && args[1] == "llama-dump" {
+    try QuantBench.dump(model: args[2], dir: args[3], text: args[4], steps: args.count > 5 ? Int(args[5]) ?? 2 : 2)
+    exit(0)
+}
 if args.count > 1 && args[1] == "quant" {
     try QuantBench.run()
     exit(0)

@@ -9,6 +9,8 @@ public final class GGUFLlama: @unchecked Sendable {
     public let model: DecoderTransformer
     public let tokenizer: GGUFTokenizer
     public let file: GGUFFile
+    /// Inference in llama.cpp's arithmetic (F16 KV cache, ggml's summation orders): generation and `nextLogits`.
+    public let runner: LlamaRunner?
 
     /// The transformer shape from the file's `llama.*` metadata, validated.
     public static func config(_ f: GGUFFile) throws -> TransformerConfig {
@@ -92,6 +94,7 @@ public final class GGUFLlama: @unchecked Sendable {
             return .float(Tensor(shape: shape, scalars: v))
         }
         file = f
+        runner = LlamaRunner(model)
     }
 
     /// Whether the projections run on quantised blocks (8-bit activation rounding, as llama.cpp).
@@ -103,6 +106,10 @@ public final class GGUFLlama: @unchecked Sendable {
     }
 
     func nextLogitsNoGrad(_ ids: [Int]) -> [Float] {
+        if let runner {
+            let s = runner.makeSequence(capacity: ids.count)
+            return runner.logits(runner.forward([ids], [s])).scalars
+        }
         let logits = model(ids, batch: 1)  // (1, T, V)
         let v = model.config.vocabSize, t = ids.count
         let all = logits.scalars
@@ -115,6 +122,20 @@ public final class GGUFLlama: @unchecked Sendable {
     }
 
     func greedyNoGrad(_ ids: [Int], maxTokens: Int) -> [Int] {
+        if let runner {
+            // the prompt in one batch, then one token at a time, as llama.cpp's reference run does
+            let s = runner.makeSequence(capacity: ids.count + maxTokens)
+            var logits = runner.logits(runner.forward([ids], [s])).scalars
+            var out: [Int] = []
+            for _ in 0..<maxTokens {
+                var best = 0
+                for i in logits.indices where logits[i] > logits[best] { best = i }
+                out.append(best)
+                if best == tokenizer.eos { break }
+                logits = runner.logits(runner.forward([[best]], [s])).scalars
+            }
+            return out
+        }
         let cache = KVCache(layers: model.config.layers, reserve: ids.count + maxTokens)
         var logits = model(ids, batch: 1, cache: cache).scalars
         let v = model.config.vocabSize

@@ -161,6 +161,9 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
     /// Left-padded batch through a KV cache; each row samples with its own generator (seed + row).
     private func generateRows(prompts: [[Int]], promptLengths: [Int], config g: GenerationConfig, budget: Int) throws -> [PolicyOutput] {
         let b = prompts.count, v = model.config.vocabSize, d = dModel, eos = tokenizer.eos!
+        if let runner = llama.runner {
+            return try generateRows(runner, prompts: prompts, promptLengths: promptLengths, config: g, budget: budget)
+        }
         let longest = prompts.map(\.count).max()!
         let pads = prompts.map { longest - $0.count }
         // padding ids are masked out of every key (keyStart); their value is irrelevant
@@ -180,6 +183,29 @@ public final class LlamaPolicy: Policy, @unchecked Sendable {
             let next = sampling.next
             h = OpProfile.region("generate: decoding step") { model.hidden(model.embedTokens(next, batch: b), cache: cache, keyStart: pads) }
             last = h.reshape([b, d])
+        }
+        return sampling.outputs(values: values, decode: decode, spans: spans(of:))
+    }
+
+    /// Every row its own sequence in llama.cpp's arithmetic (`LlamaRunner`: no padding, F16 KV cache), the
+    /// projections batched over the rows; each row samples with its own generator (seed + row).
+    private func generateRows(_ runner: LlamaRunner, prompts: [[Int]], promptLengths: [Int], config g: GenerationConfig, budget: Int) throws -> [PolicyOutput] {
+        let b = prompts.count, v = model.config.vocabSize, d = dModel, eos = tokenizer.eos!
+        let seqs = prompts.map { runner.makeSequence(capacity: $0.count + budget + 1) }
+        // h: (Σ Tᵣ, C) for every prompt position of every row, rows one after the other
+        let h = OpProfile.region("generate: prefill") { runner.forward(prompts, seqs, allPositions: true) }
+        var starts = [0]
+        for p in prompts { starts.append(starts.last! + p.count) }
+        // the value reads the last prompt position (before any forced prefix)
+        let valueRows = (0..<b).map { starts[$0] + promptLengths[$0] - 1 }
+        let values = valueHead(h.gather(axis: 0, index: valueRows.flatMap { Array(repeating: $0, count: d) }, shape: [b, d])).scalars
+        var last = h.gather(axis: 0, index: (1...b).flatMap { Array(repeating: starts[$0] - 1, count: d) }, shape: [b, d])
+        let sampling = SamplingRows(count: b, config: g, eos: eos, idle: eos)
+        for _ in 0..<budget {
+            let logits = OpProfile.region("generate: logits") { runner.logits(last) }  // (B, V)
+            try sampling.step(logits, vocab: v)
+            if sampling.allDone { break }
+            last = OpProfile.region("generate: decoding step") { runner.forward(sampling.next.map { [$0] }, seqs) }
         }
         return sampling.outputs(values: values, decode: decode, spans: spans(of:))
     }

@@ -4,10 +4,10 @@ import Tensors
 @testable import Agents
 
 /// SmolLM2-135M-Instruct from its GGUF against llama.cpp (`scripts/smollm2_logits_reference.py` wrote the fixtures
-/// with llama-cpp-python on the same files). gtr keeps the weights in their blocks and rounds each activation
-/// block to 8 bits before the block dot products, as llama.cpp does, so what is left between the two is float
-/// summation order and llama.cpp's f16 KV cache: the tests hold gtr to the measured distance and to llama.cpp's
-/// greedy continuations.
+/// with llama-cpp-python on the same files: five chat prompts, next-token top-5 and up to 64 greedy tokens). gtr's
+/// `LlamaRunner` computes in llama.cpp's arithmetic (8-bit activation blocks, F16 KV cache, ggml's summation
+/// orders; `scripts/compare_llama_dump.py` showed every intermediate tensor identical), so the tests demand the
+/// same logits and the same greedy tokens, not a distance.
 enum SmolLM2Files {
     static let models = URL(fileURLWithPath: SmolLM2.path).deletingLastPathComponent()
     static let q8Path = models.appendingPathComponent("SmolLM2-135M-Instruct.Q8_0.gguf").path
@@ -37,13 +37,10 @@ func checkAgainstLlamaCpp(_ m: GGUFLlama, fixture: String, tolerance: Double, la
         let g = m.greedy(r.ids, maxTokens: r.greedy.count)
         let agree = zip(g, r.greedy).prefix { $0 == $1 }.count
         print("GGUF llama \(label): top-5 \(top) vs llama.cpp \(r.top5); max |Δlogit| over them \(worst); greedy agrees for \(agree) of \(r.greedy.count)")
-        // Measured (issue 17): top-5 identical on 5 of the 6 prompt/model pairs (the 6th swaps its 5th id), max |Δlogit|
-        // 0.42 (Q4_1) and 0.40 (Q8_0) against 0.7 before the block kernels; greedy identical for 64 tokens on one
-        // prompt and for 4 to 19 tokens on the others, where a near-tie flips (llama.cpp's f16 KV cache, its expf
-        // and rope tables still differ from gtr's). Full greedy identity is the open part of the issue item.
-        #expect(top.first == r.top5.first && Set(top).intersection(r.top5).count >= 4, "top-5 \(top) vs \(r.top5)")
+        #expect(top == r.top5, "top-5 \(top) vs \(r.top5)")
+        // the fixture keeps 6 decimals of each logit
         #expect(worst < tolerance)
-        #expect(agree >= 4, "greedy diverges at token \(agree): \(m.tokenizer.decode(g).debugDescription)")
+        #expect(agree == r.greedy.count, "greedy diverges at token \(agree): \(m.tokenizer.decode(g).debugDescription)")
     }
 }
 
@@ -52,7 +49,7 @@ struct GGUFLlamaTests {
     static let model: GGUFLlama? = try? GGUFLlama(path: SmolLM2.path)
 
     @Test func q4_1MatchesLlamaCpp() throws {
-        try checkAgainstLlamaCpp(try #require(Self.model), fixture: "smollm2-logits.json", tolerance: 0.5, label: "Q4_1")
+        try checkAgainstLlamaCpp(try #require(Self.model), fixture: "smollm2-logits.json", tolerance: 1e-4, label: "Q4_1")
     }
 
     /// Greedy decoding with the KV cache agrees with the full forward pass.
@@ -78,7 +75,9 @@ struct GGUFLlamaTests {
         let a = m.nextLogits(r.ids), b = f.nextLogits(r.ids)
         let worst = zip(a, b).map { abs($0 - $1) }.max()!
         print("GGUF llama: quantised vs all-Float load, max |Δlogit| \(worst)")
-        #expect(worst < 1.5)
+        // measured 1.76: the same weights with and without 8-bit activation blocks (enough to swap this prompt's
+        // two leading tokens, 1.4 apart in llama.cpp's logits)
+        #expect(worst < 2.5)
     }
 }
 
@@ -86,6 +85,6 @@ struct GGUFLlamaTests {
 struct GGUFLlamaQ8Tests {
     @Test func q8_0MatchesLlamaCpp() throws {
         let m = try GGUFLlama(path: SmolLM2Files.q8Path)
-        try checkAgainstLlamaCpp(m, fixture: "smollm2-logits-q8_0.json", tolerance: 0.5, label: "Q8_0")
+        try checkAgainstLlamaCpp(m, fixture: "smollm2-logits-q8_0.json", tolerance: 1e-4, label: "Q8_0")
     }
 }
