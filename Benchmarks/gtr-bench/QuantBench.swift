@@ -73,7 +73,7 @@ enum QuantBench {
         var p = Double.infinity, d = Double.infinity, out: [Int] = []
         for _ in 0..<2 { let r = run(); p = min(p, r.0); d = min(d, r.1); out = r.2 }
         print("{\"prompt_tokens\": \(ids.count), \"prefill_tps\": \(Double(ids.count) / p), \"decode_tps\": \(Double(steps) / d), "
-              + "\"peak_rss_mb\": \(status("VmHWM")), \"load_s\": \(loadS), \"greedy\": \(Array(out.prefix(16)))}")
+              + "\"peak_rss_mb\": \(status("VmHWM")), \"load_s\": \(loadS), \"greedy\": \(out)}")
     }
 
     /// Writes every intermediate tensor of a prompt and `steps` greedy tokens (`LlamaRunner.inspect`) as raw

@@ -51,13 +51,14 @@ public final class LlamaRunner: @unchecked Sendable {
         fileprivate func advance(_ t: Int) { length += t }
     }
 
-    /// nil unless the model is llama-shaped (RMSNorm, SwiGLU, RoPE on adjacent pairs, no biases).
+    /// nil unless the model is llama-shaped (RMSNorm, SwiGLU, RoPE on adjacent pairs, no biases, heads of a multiple
+    /// of 16).
     public init?(_ model: DecoderTransformer) {
         let c = model.config
         let norms1 = model.blocks.compactMap { ($0.norm1 as? RMSNorm)?.weight }
         let norms2 = model.blocks.compactMap { ($0.norm2 as? RMSNorm)?.weight }
         guard c.norm == .rms, c.activation == .swiglu, c.positions == .rope, c.ropePairing == .adjacent, !c.bias,
-              c.headDim % 2 == 0, c.heads % c.kvHeads == 0, norms1.count == c.layers, norms2.count == c.layers,
+              c.headDim % 16 == 0, c.heads % c.kvHeads == 0, norms1.count == c.layers, norms2.count == c.layers,
               let fin = (model.finalNorm as? RMSNorm)?.weight,
               model.blocks.allSatisfy({ $0.mlp.gate != nil }) else { return nil }
         self.model = model; cfg = c
@@ -165,45 +166,18 @@ public final class LlamaRunner: @unchecked Sendable {
         let tasks = seqs.count * h
         Parallel.run(chunks: tasks, work: counts.reduce(0, +) * maxLen * qw * 2) { task in
             let r = task / h, head = task % h, kvh = head / group, s = seqs[r]
-            let tiled = counts[r] > 1 && d % 16 == 0
+            // several new tokens: llama.cpp's batched products (tinyBLAS); one: its vector dot (ggml_vec_dot_f16)
+            let tiled = counts[r] > 1
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: maxLen)
             let qh = UnsafeMutablePointer<Float>.allocate(capacity: d)
-            let accCount = (tiled ? 16 : 64) * d
-            let acc = UnsafeMutablePointer<Float>.allocate(capacity: accCount)
+            let acc = UnsafeMutablePointer<Float>.allocate(capacity: 64 * d)
             defer { scores.deallocate(); qh.deallocate(); acc.deallocate() }
-            let keys = s.keys[l], values = s.values[l]
             for t in 0..<counts[r] {
-                let i = starts[r] + t, valid = s.length + t + 1
+                let i = starts[r] + t
                 for j in 0..<d { qh[j] = GGMLArithmetic.half(q.pointer[i * qw + head * d + j]) }
-                // scores[j] = q·k_j (F16 operands) · scale
-                for j in 0..<valid {
-                    let kr = keys + j * kw + kvh * d
-                    let dot = tiled ? GGMLArithmetic.dotTiled(qh, kr, count: d) : GGMLArithmetic.dotStepped(qh, kr, count: d)
-                    scores[j] = dot * scale
-                }
-                GGMLArithmetic.softmax(scores, valid: valid)
-                // out[e] = Σ_j p_j (F16) · v_j[e], lanes by position as the matching product kernel sums them
-                acc.initialize(repeating: 0, count: accCount)
-                for j in 0..<valid {
-                    let p = GGMLArithmetic.half(scores[j])
-                    let slot = tiled ? (j & 15) : ((j >> 4) & 3) * 16 + (j & 15)
-                    let dst = acc + slot * d, vr = values + j * kw + kvh * d
-                    for e in 0..<d { dst[e] = dst[e].addingProduct(p, vr[e]) }
-                }
-                if !tiled {
-                    // ggml_vec_dot_f16's fold of its four accumulators: 0 += 2, 1 += 3, 0 += 1 (per lane)
-                    for lane in 0..<16 {
-                        let a0 = acc + lane * d, a1 = acc + (16 + lane) * d, a2 = acc + (32 + lane) * d, a3 = acc + (48 + lane) * d
-                        for e in 0..<d { a0[e] += a2[e]; a1[e] += a3[e]; a0[e] += a1[e] }
-                    }
-                }
-                // reduce16 over the 16 lanes, for every output element
-                let out = y.pointer + i * qw + head * d
-                for e in 0..<d {
-                    var v = GGMLArithmetic.V16()
-                    for lane in 0..<16 { v[lane] = acc[lane * d + e] }
-                    out[e] = GGMLArithmetic.reduce16(v)
-                }
+                GGMLArithmetic.attendRow(q: qh, keys: s.keys[l] + kvh * d, values: s.values[l] + kvh * d, stride: kw,
+                                         valid: s.length + t + 1, dims: d, scale: scale, tiled: tiled,
+                                         scores: scores, acc: acc, out: y.pointer + i * qw + head * d)
             }
         }
         return y

@@ -39,3 +39,13 @@ static inline void gtr_cpu_relax(void) { _mm_pause(); }
 #else
 static inline void gtr_cpu_relax(void) {}
 #endif
+
+/* Exact sums of four adjacent int8 products per 32-bit lane (|w|, |x| <= 128): ggml's mul_sum_i8_pairs (abs and
+   sign, vpmaddubsw, vpmaddwd with ones), for the tensor core's quantised block kernels (QuantKernels.swift). */
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx2"))) static inline __m256i gtr_dot_i8_quads(__m256i w, __m256i x) {
+    __m256i aw = _mm256_sign_epi8(w, w), sx = _mm256_sign_epi8(x, w);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), _mm256_set1_epi16(1));
+}
+#endif

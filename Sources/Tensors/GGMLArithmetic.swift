@@ -144,6 +144,43 @@ public enum GGMLArithmetic {
         return Float(sum)
     }
 
+    /// One query row of attention over `valid` cached positions: scores q·k_j·scale (`dotTiled` or `dotStepped`),
+    /// `softmax`, then out[e] = Σ_j p_j·v_j[e] with p_j rounded to F16 and the sum laid out as the matching product
+    /// kernel lays it out (lane j mod 16, and for `dotStepped`'s four accumulators (j / 16) mod 4), folded and
+    /// `reduce16`d per element. q, keys and values hold F16-rounded values; key j starts at keys + j·stride.
+    /// scores: valid floats of scratch; acc: 64·dims floats of scratch. dims must be a multiple of 16.
+    public static func attendRow(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int,
+                                 valid: Int, dims d: Int, scale: Float, tiled: Bool,
+                                 scores: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        for j in 0..<valid {
+            let k = keys + j * stride
+            scores[j] = (tiled ? dotTiled(q, k, count: d) : dotStepped(q, k, count: d)) * scale
+        }
+        softmax(scores, valid: valid)
+        let slots = tiled ? 16 : 64
+        acc.initialize(repeating: 0, count: slots * d)
+        for j in 0..<valid {
+            let p = V16(repeating: half(scores[j]))
+            let slot = tiled ? (j & 15) : ((j >> 4) & 3) * 16 + (j & 15)
+            let dst = UnsafeMutableRawPointer(acc + slot * d), v = UnsafeRawPointer(values + j * stride)
+            for e in Swift.stride(from: 0, to: d * 4, by: 64) {
+                dst.storeBytes(of: dst.load(fromByteOffset: e, as: V16.self).addingProduct(p, v.loadUnaligned(fromByteOffset: e, as: V16.self)),
+                               toByteOffset: e, as: V16.self)
+            }
+        }
+        let a = UnsafeMutableRawPointer(acc)
+        @inline(__always) func ld(_ slot: Int, _ e: Int) -> V16 { a.load(fromByteOffset: (slot * d + e) * 4, as: V16.self) }
+        for e in Swift.stride(from: 0, to: d, by: 16) {
+            // lane l of the accumulator (after ggml_vec_dot_f16's fold 0 += 2, 1 += 3, 0 += 1), for 16 elements
+            @inline(__always) func lane(_ l: Int) -> V16 { tiled ? ld(l, e) : (ld(l, e) + ld(32 + l, e)) + (ld(16 + l, e) + ld(48 + l, e)) }
+            // reduce16 over the lanes, element-wise: 16 → 8 → 4 by halves, then (0 + 2) + (1 + 3)
+            let t0 = lane(8) + lane(0), t1 = lane(9) + lane(1), t2 = lane(10) + lane(2), t3 = lane(11) + lane(3)
+            let t4 = lane(12) + lane(4), t5 = lane(13) + lane(5), t6 = lane(14) + lane(6), t7 = lane(15) + lane(7)
+            let u0 = t4 + t0, u1 = t5 + t1, u2 = t6 + t2, u3 = t7 + t3
+            UnsafeMutableRawPointer(out + e).storeBytes(of: (u0 + u2) + (u1 + u3), as: V16.self)
+        }
+    }
+
     /// Float16 round trip (round to nearest even), as ggml stores the KV cache and converts F32 operands of F16
     /// products. Half-precision subnormals (below 2⁻¹⁴, common among attention probabilities) are kept: gtr's
     /// threads run with flush-to-zero, under which the hardware conversion would return 0 for them, while
