@@ -98,7 +98,8 @@ public final class LlamaRunner: @unchecked Sendable {
         for (l, blk) in model.blocks.enumerated() {
             norm(x, attnNorms[l], into: a, rows: 0..<n)
             inspect?("attn_norm", l, a)
-            let q = blk.attn.q(a).contiguous(), k = blk.attn.k(a).contiguous(), v = blk.attn.v(a).contiguous()
+            let qkv = project([blk.attn.q, blk.attn.k, blk.attn.v], a)
+            let q = qkv[0], k = qkv[1], v = qkv[2]
             let y = attention(q, k, v, layer: l, seqs, counts: counts, starts: starts)
             if let inspect { inspect("Qcur", l, q); inspect("Kcur", l, k); inspect("Vcur", l, v); inspect("kqv_out", l, y) }
             let o = blk.attn.o(y).contiguous()
@@ -107,7 +108,8 @@ public final class LlamaRunner: @unchecked Sendable {
             inspect?("ffn_inp", l, x)
             norm(x, ffnNorms[l], into: a, rows: 0..<n)
             inspect?("ffn_norm", l, a)
-            let g = blk.mlp.gate!(a).contiguous(), u = blk.mlp.up(a).contiguous()
+            let gu = project([blk.mlp.gate!, blk.mlp.up], a)
+            let g = gu[0], u = gu[1]
             let hdn = Tensor<Float>(uninitialized: g.shape)
             let f = cfg.ffnHidden
             Parallel.run(chunks: n, work: n * f * 8) { i in
@@ -127,6 +129,17 @@ public final class LlamaRunner: @unchecked Sendable {
         }
         inspect?("result_norm", -1, out)
         return out
+    }
+
+    /// The layers' outputs for one input a: (N, in) → (N, out) each. Quantised weights go through one shared
+    /// rounding of a and one dispatch (`QuantizedMatrix.multiply(_:_:n:into:)`); LoRA adapters are added after.
+    private func project(_ layers: [Linear], _ a: Tensor<Float>) -> [Tensor<Float>] {
+        let n = a.shape[0]
+        let quantized = layers.compactMap(\.quantized)
+        guard quantized.count == layers.count, layers.allSatisfy({ $0.bias == nil }) else { return layers.map { $0(a).contiguous() } }
+        let outs = layers.map { Tensor<Float>(uninitialized: [n, $0.outFeatures]) }
+        QuantizedMatrix.multiply(quantized, a.pointer, n: n, into: outs.map(\.pointer))
+        return zip(layers, outs).map { layer, y in layer.adapter.map { (y + $0(a)).contiguous() } ?? y }
     }
 
     /// into[r] = rms_norm(x[r]) · w (ggml: RMS_NORM then MUL).

@@ -104,14 +104,45 @@ enum QuantKernels {
     static let rowsPerChunk = 32
 
     static func run<K: BlockKernel>(_: K.Type, _ w: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
-        if n < 4 { runPairs(K.self, w, x, n: n, into: y); return }
-        let blocks = w.cols / 32, rows = w.rows
         let a = quantize(x, n: n, cols: w.cols, sums: K.usesSums)
         defer { a.deallocate() }
-        let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
-        let base = w.base, rowBytes = w.rowBytes
-        Parallel.run(chunks: chunks, work: n * rows * w.cols) { c in
-            let r0 = c * rowsPerChunk, r1 = Swift.min(rows, r0 + rowsPerChunk)
+        let chunks = (w.rows + rowsPerChunk - 1) / rowsPerChunk
+        Parallel.run(chunks: chunks, work: n * w.rows * w.cols) { c in
+            rowsChunk(K.self, w, a, n: n, c * rowsPerChunk, Swift.min(w.rows, (c + 1) * rowsPerChunk), into: y)
+        }
+    }
+
+    /// y_m: (n, rows_m) = x · W_mᵀ for several matrices over the same x (a layer's q, k and v; gate and up): x is
+    /// rounded once and one pool dispatch covers every matrix's rows. false (nothing done) unless every matrix is
+    /// a 32-element type with x's width.
+    static func multiply(_ ws: [QuantizedMatrix], _ x: UnsafePointer<Float>, n: Int, into ys: [UnsafeMutablePointer<Float>]) -> Bool {
+        guard let cols = ws.first?.cols, ws.allSatisfy({ $0.cols == cols && [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0].contains($0.type) }) else { return false }
+        let a = quantize(x, n: n, cols: cols, sums: ws.contains { $0.type == .q4_1 || $0.type == .q5_1 })
+        defer { a.deallocate() }
+        var tasks: [(m: Int, r0: Int, r1: Int)] = []
+        for (m, w) in ws.enumerated() {
+            for r0 in stride(from: 0, to: w.rows, by: rowsPerChunk) { tasks.append((m, r0, Swift.min(w.rows, r0 + rowsPerChunk))) }
+        }
+        Parallel.run(chunks: tasks.count, work: n * cols * ws.reduce(0) { $0 + $1.rows }) { t in
+            let (m, r0, r1) = tasks[t], w = ws[m], y = ys[m]
+            switch w.type {
+            case .q4_0: rowsChunk(Q4_0.self, w, a, n: n, r0, r1, into: y)
+            case .q4_1: rowsChunk(Q4_1.self, w, a, n: n, r0, r1, into: y)
+            case .q5_0: rowsChunk(Q5_0.self, w, a, n: n, r0, r1, into: y)
+            case .q5_1: rowsChunk(Q5_1.self, w, a, n: n, r0, r1, into: y)
+            default: rowsChunk(Q8_0.self, w, a, n: n, r0, r1, into: y)
+            }
+        }
+        return true
+    }
+
+    /// Output rows r0..<r1 of y: (n, rows) for every activation row. Prompts (n ≥ 4) decode each weight block once
+    /// for four activation rows; decoding (n < 4) takes two weight rows per pass over an activation row, so the two
+    /// rows' FMA chains overlap and share the activation loads. Each output's sum is formed in ggml's order either way.
+    @inline(__always)
+    static func rowsChunk<K: BlockKernel>(_: K.Type, _ w: QuantizedMatrix, _ a: Activations, n: Int, _ r0: Int, _ r1: Int, into y: UnsafeMutablePointer<Float>) {
+        let blocks = w.cols / 32, rows = w.rows, base = w.base, rowBytes = w.rowBytes
+        if n >= 4 {
             for r in r0..<r1 {
                 let wr = base + r * rowBytes
                 var i = 0
@@ -122,28 +153,16 @@ enum QuantKernels {
                 }
                 while i < n { y[i * rows + r] = dot1(K.self, wr, blocks, a, i); i += 1 }
             }
+            return
         }
-    }
-
-    /// Decoding (n < 4): two weight rows per pass over an activation row, so the two rows' FMA chains overlap
-    /// and share the activation loads (each row's sum is still formed in ggml's order).
-    static func runPairs<K: BlockKernel>(_: K.Type, _ w: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
-        let blocks = w.cols / 32, rows = w.rows
-        let a = quantize(x, n: n, cols: w.cols, sums: K.usesSums)
-        defer { a.deallocate() }
-        let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
-        let base = w.base, rowBytes = w.rowBytes
-        Parallel.run(chunks: chunks, work: n * rows * w.cols) { c in
-            let r0 = c * rowsPerChunk, r1 = Swift.min(rows, r0 + rowsPerChunk)
-            for i in 0..<n {
-                var r = r0
-                while r + 2 <= r1 {
-                    let s = dot2(K.self, base + r * rowBytes, base + (r + 1) * rowBytes, blocks, a, i)
-                    y[i * rows + r] = s.0; y[i * rows + r + 1] = s.1
-                    r += 2
-                }
-                if r < r1 { y[i * rows + r] = dot1(K.self, base + r * rowBytes, blocks, a, i) }
+        for i in 0..<n {
+            var r = r0
+            while r + 2 <= r1 {
+                let s = dot2(K.self, base + r * rowBytes, base + (r + 1) * rowBytes, blocks, a, i)
+                y[i * rows + r] = s.0; y[i * rows + r + 1] = s.1
+                r += 2
             }
+            if r < r1 { y[i * rows + r] = dot1(K.self, base + r * rowBytes, blocks, a, i) }
         }
     }
 

@@ -142,6 +142,16 @@ public final class QuantizedMatrix: @unchecked Sendable {
         multiplyDequantized(x, n: n, into: y)
     }
 
+    /// y_m: (n, rows_m) = x: (n, cols) · W_mᵀ for matrices that share their input (a layer's q, k, v): the block
+    /// kernels round x once and cover every matrix in one pool dispatch; the results are those of `multiply` one
+    /// matrix at a time.
+    public static func multiply(_ matrices: [QuantizedMatrix], _ x: UnsafePointer<Float>, n: Int, into ys: [UnsafeMutablePointer<Float>]) {
+        precondition(matrices.count == ys.count, "one output per matrix")
+        guard n > 0 else { return }
+        if n < Swift.min(sgemmThreshold, floatActivationRows), QuantKernels.multiply(matrices, x, n: n, into: ys) { return }
+        for (w, y) in zip(matrices, ys) { w.multiply(x, n: n, into: y) }
+    }
+
     /// Rows of W per dequantised tile (a tile is rows × cols floats of scratch).
     static let tileRows = 64
 
