@@ -40,12 +40,17 @@ static inline void gtr_cpu_relax(void) { _mm_pause(); }
 static inline void gtr_cpu_relax(void) {}
 #endif
 
-/* Exact sums of four adjacent int8 products per 32-bit lane (|w|, |x| <= 128): ggml's mul_sum_i8_pairs (abs and
-   sign, vpmaddubsw, vpmaddwd with ones), for the tensor core's quantised block kernels (QuantKernels.swift). */
+/* Exact sums of four adjacent int8 products per 32-bit lane, as floats (|w|, |x| <= 128, |sum| < 2^17): ggml's
+   mul_sum_i8_pairs_float (abs and sign, vpmaddubsw, vpmaddwd with ones, vcvtdq2ps) and, for weights that are
+   unsigned bytes below 128 (Q4_1, Q5_1), mul_sum_us8_pairs_float (no sign step); for the tensor core's quantised
+   block kernels (QuantKernels.swift), which Swift cannot express with these instructions. */
 #if defined(__x86_64__)
 #include <immintrin.h>
-__attribute__((target("avx2"))) static inline __m256i gtr_dot_i8_quads(__m256i w, __m256i x) {
+__attribute__((target("avx2"))) static inline __m256 gtr_dot_i8_quads(__m256i w, __m256i x) {
     __m256i aw = _mm256_sign_epi8(w, w), sx = _mm256_sign_epi8(x, w);
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), _mm256_set1_epi16(1));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), _mm256_set1_epi16(1)));
+}
+__attribute__((target("avx2"))) static inline __m256 gtr_dot_u8_quads(__m256i u, __m256i x) {
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
 }
 #endif

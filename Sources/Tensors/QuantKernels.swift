@@ -8,7 +8,8 @@ import CBLAS
 /// x·(127/amax) rounded to nearest-even; Q8_1 also keeps s = d·Σq; d and s are stored as f16). A weight block is
 /// decoded into its 32 integers in element order (Q4_1/Q5_1's unsigned values fit an Int8), and its products with
 /// an activation block are summed exactly in 8 lanes, lane k holding elements 4k…4k+3 (`quads`: with AVX2 the
-/// same `vpsignb`/`vpmaddubsw`/`vpmaddwd` sequence as ggml's `mul_sum_i8_pairs`, through `gtr_dot_i8_quads`),
+/// same `vpsignb`/`vpmaddubsw`/`vpmaddwd`/`vcvtdq2ps` sequence as ggml's `mul_sum_i8_pairs_float`, or for Q4_1 and
+/// Q5_1 `mul_sum_us8_pairs_float`, through `gtr_dot_i8_quads` and `gtr_dot_u8_quads`),
 /// scaled by d_w·d_x with one FMA into 8 float accumulators, and the accumulators summed in `hsum_float_8`'s order;
 /// Q4_1/Q5_1 add Σ m_w·s_x at the end. The integer sums are exact, so the results are ggml's bit for bit.
 enum QuantKernels {
@@ -33,21 +34,17 @@ enum QuantKernels {
         }
     }
 
-    /// Σ w[4k…4k+3]·x[4k…4k+3] in lane k, exactly (|w|, |x| ≤ 128, so no pair sum saturates).
-    @inline(__always) static func quads(_ w: B32, _ x: B32) -> I8 {
+    /// Σ w[4k…4k+3]·x[4k…4k+3] in lane k as a Float, exactly (|w|, |x| ≤ 128, so no pair sum saturates; the sums
+    /// are below 2¹⁷). `K.unsignedWeights` (values 0…31) skips the sign step, as ggml does for Q4_1 and Q5_1.
+    @inline(__always) static func quads<K: BlockKernel>(_: K.Type, _ w: B32, _ x: B32) -> V8 {
         #if GTR_AVX2
-        return unsafeBitCast(gtr_dot_i8_quads(unsafeBitCast(w, to: SIMD4<Int64>.self), unsafeBitCast(x, to: SIMD4<Int64>.self)), to: I8.self)
+        let wv = unsafeBitCast(w, to: SIMD4<Int64>.self), xv = unsafeBitCast(x, to: SIMD4<Int64>.self)
+        return K.unsignedWeights ? gtr_dot_u8_quads(wv, xv) : gtr_dot_i8_quads(wv, xv)
         #else
         var r = I8()
         for k in 0..<8 { for j in 0..<4 { r[k] &+= Int32(w[4 * k + j]) &* Int32(x[4 * k + j]) } }
-        return r
+        return unsafeBitCast(r &+ 0x4B40_0000, to: V8.self) - V8(repeating: 12_582_912)
         #endif
-    }
-
-    /// Small integers (|i| < 2²²) to Float exactly, inline: i added to the mantissa of 1.5·2²³, minus 1.5·2²³ (the
-    /// generic SIMD8<Float>(SIMD8<Int32>) initialiser is an out-of-line call).
-    @inline(__always) static func float(_ v: I8) -> V8 {
-        unsafeBitCast(v &+ 0x4B40_0000, to: V8.self) - V8(repeating: 12_582_912)
     }
 
     /// Rounds x: (n, cols) to Q8_0 (or with `sums`, Q8_1) blocks as ggml's AVX2 `quantize_row_q8_0/1` do.
@@ -175,8 +172,8 @@ enum QuantKernels {
         for b in 0..<blocks {
             let k0 = K.decode(w + b * K.blockBytes), k1 = K.decode(v + b * K.blockBytes)
             let x = a.block(i, b)
-            acc0 = acc0.addingProduct(V8(repeating: k0.d * xd[b]), float(quads(k0.w, x)))
-            acc1 = acc1.addingProduct(V8(repeating: k1.d * xd[b]), float(quads(k1.w, x)))
+            acc0 = acc0.addingProduct(V8(repeating: k0.d * xd[b]), quads(K.self, k0.w, x))
+            acc1 = acc1.addingProduct(V8(repeating: k1.d * xd[b]), quads(K.self, k1.w, x))
             if K.usesSums { m0 = m0.addingProduct(k0.m, xs[b]); m1 = m1.addingProduct(k1.m, xs[b]) }
         }
         if K.usesSums { return (hsum(acc0) + m0, hsum(acc1) + m1) }
@@ -191,7 +188,7 @@ enum QuantKernels {
         let xd = a.d + i * blocks, xs = a.s + i * blocks
         for b in 0..<blocks {
             let k = K.decode(w + b * K.blockBytes)
-            acc = acc.addingProduct(V8(repeating: k.d * xd[b]), float(quads(k.w, a.block(i, b))))
+            acc = acc.addingProduct(V8(repeating: k.d * xd[b]), quads(K.self, k.w, a.block(i, b)))
             if K.usesSums { summs = summs.addingProduct(k.m, xs[b]) }
         }
         return K.usesSums ? hsum(acc) + summs : hsum(acc)
@@ -205,10 +202,10 @@ enum QuantKernels {
         let xd = a.d + i * blocks, xs = a.s + i * blocks
         for b in 0..<blocks {
             let k = K.decode(w + b * K.blockBytes)
-            acc0 = acc0.addingProduct(V8(repeating: k.d * xd[b]), float(quads(k.w, a.block(i, b))))
-            acc1 = acc1.addingProduct(V8(repeating: k.d * xd[b + blocks]), float(quads(k.w, a.block(i + 1, b))))
-            acc2 = acc2.addingProduct(V8(repeating: k.d * xd[b + 2 * blocks]), float(quads(k.w, a.block(i + 2, b))))
-            acc3 = acc3.addingProduct(V8(repeating: k.d * xd[b + 3 * blocks]), float(quads(k.w, a.block(i + 3, b))))
+            acc0 = acc0.addingProduct(V8(repeating: k.d * xd[b]), quads(K.self, k.w, a.block(i, b)))
+            acc1 = acc1.addingProduct(V8(repeating: k.d * xd[b + blocks]), quads(K.self, k.w, a.block(i + 1, b)))
+            acc2 = acc2.addingProduct(V8(repeating: k.d * xd[b + 2 * blocks]), quads(K.self, k.w, a.block(i + 2, b)))
+            acc3 = acc3.addingProduct(V8(repeating: k.d * xd[b + 3 * blocks]), quads(K.self, k.w, a.block(i + 3, b)))
             if K.usesSums {
                 m0 = m0.addingProduct(k.m, xs[b]); m1 = m1.addingProduct(k.m, xs[b + blocks])
                 m2 = m2.addingProduct(k.m, xs[b + 2 * blocks]); m3 = m3.addingProduct(k.m, xs[b + 3 * blocks])
@@ -223,11 +220,14 @@ enum QuantKernels {
 protocol BlockKernel {
     static var blockBytes: Int { get }
     static var usesSums: Bool { get }
+    /// Whether the decoded integers are unsigned (0…31).
+    static var unsignedWeights: Bool { get }
     static func decode(_ p: UnsafeRawPointer) -> QuantKernels.Block
 }
 
 extension BlockKernel {
     typealias B32 = SIMD32<Int8>
+    static var unsignedWeights: Bool { usesSums }
     /// 16 bytes of nibbles as 32 values in element order: low nibbles are elements 0…15, high nibbles 16…31.
     @inline(__always) static func nibbles(_ p: UnsafeRawPointer) -> SIMD32<UInt8> {
         let raw = p.loadUnaligned(as: SIMD16<UInt8>.self)
