@@ -2,6 +2,7 @@ import Environments
 import Foundation
 import Synchronization
 import Shell
+import Support
 import Tensors
 
 // `make bench`: one table of the shell's, the card environments' and the tensor core's speed on this machine.
@@ -58,6 +59,41 @@ if args.count > 1 && args[1] == "train-step" {
     let r = TensorBench.trainStep(steps: args.count > 2 ? Int(args[2]) ?? 10 : 10)
     print(String(format: "{\"ms\": %.3f, \"cpu_ms\": %.3f, \"peak_rss_mb\": %.1f, \"params\": %.0f, \"threads\": %d}", r["ms"]!, r["cpu_ms"]!,
                  r["peak_rss_mb"]!, r["params"]!, Parallel.threads))
+    exit(0)
+}
+
+if args.count > 1 && args[1] == "quant-kernels" {
+    // Best µs per QuantizedMatrix.multiply at a prompt's and a decoding step's row counts, AVX-VNNI kernels against
+    // the Swift ones, alternating in this process (1 thread).
+    Parallel.setThreads(1)
+    var rng = SeededRNG(seed: 5)
+    for (type, bytes) in [(GGMLType.q8_0, 34), (GGMLType.q4_1, 20)] {
+        let rows = 1536, cols = 576, blocks = cols / 32
+        var raw = [UInt8](repeating: 0, count: rows * blocks * bytes)
+        for i in raw.indices { raw[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        for b in 0..<(rows * blocks) {  // scales (and mins) 0.01 as f16
+            let h = Float16(0.01).bitPattern
+            raw[b * bytes] = UInt8(h & 0xFF); raw[b * bytes + 1] = UInt8(h >> 8)
+            if type == .q4_1 { raw[b * bytes + 2] = UInt8(h & 0xFF); raw[b * bytes + 3] = UInt8(h >> 8) }
+        }
+        let w = try QuantizedMatrix(type: type, rows: rows, cols: cols, bytes: raw)
+        for n in [97, 1] {
+            let x = (0..<(n * cols)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+            var y = [[Float]](repeating: [Float](repeating: 0, count: n * rows), count: 2)
+            var best = [Double](repeating: .infinity, count: 2)
+            let reps = n == 1 ? 2000 : 20
+            for _ in 0..<7 {
+                for v in 0..<2 {
+                    QuantizedMatrix.useVNNI = v == 0
+                    let t = TensorBench.now()
+                    for _ in 0..<reps { y[v].withUnsafeMutableBufferPointer { w.multiply(x, n: n, into: $0.baseAddress!) } }
+                    best[v] = min(best[v], (TensorBench.now() - t) / Double(reps) * 1e6)
+                }
+            }
+            print(String(format: "%@ (%d × %d) n=%d: vnni %.1f µs, swift %.1f µs (%.2f×), same: %@", "\(type)", rows, cols, n, best[0], best[1],
+                         best[1] / best[0], y[0] == y[1] ? "yes" : "NO"))
+        }
+    }
     exit(0)
 }
 

@@ -1,5 +1,6 @@
 #if GTR_AVX2
 import CBLAS
+import Foundation
 #endif
 
 /// The block kernels of `QuantizedMatrix.multiply` for the 32-element types, after ggml-cpu's AVX2 code.
@@ -23,12 +24,15 @@ enum QuantKernels {
     /// Activation rows as Q8 blocks: q (n, blocks, 32) Int8 in element order, d and s (n, blocks).
     struct Activations {
         let q: UnsafeMutablePointer<Int8>, d: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>
+        /// With `quadSums`: (n, blocks, 8) the sums of each four adjacent q (the VNNI tiles' offset terms), else nil.
+        let s4: UnsafeMutablePointer<Int32>?
         let blocks: Int
-        init(n: Int, blocks: Int) {
+        init(n: Int, blocks: Int, quadSums: Bool = false) {
             self.blocks = blocks
             q = .allocate(capacity: n * blocks * 32); d = .allocate(capacity: n * blocks); s = .allocate(capacity: n * blocks)
+            s4 = quadSums ? .allocate(capacity: n * blocks * 8) : nil
         }
-        func deallocate() { q.deallocate(); d.deallocate(); s.deallocate() }
+        func deallocate() { q.deallocate(); d.deallocate(); s.deallocate(); s4?.deallocate() }
         @inline(__always) func block(_ i: Int, _ b: Int) -> B32 {
             UnsafeRawPointer(q + (i * blocks + b) * 32).loadUnaligned(as: B32.self)
         }
@@ -50,7 +54,11 @@ enum QuantKernels {
     /// Rounds x: (n, cols) to Q8_0 (or with `sums`, Q8_1) blocks as ggml's AVX2 `quantize_row_q8_0/1` do.
     static func quantize(_ x: UnsafePointer<Float>, n: Int, cols: Int, sums: Bool) -> Activations {
         let blocks = cols / 32
+        #if GTR_AVX2
+        let a = Activations(n: n, blocks: blocks, quadSums: useVNNI)
+        #else
         let a = Activations(n: n, blocks: blocks)
+        #endif
         @inline(__always) func abs8(_ x: V8) -> V8 { unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: V8.self) }
         @inline(__always) func max8(_ a: V8, _ b: V8) -> V8 { a.replacing(with: b, where: b .> a) }
         for i in 0..<n {
@@ -72,6 +80,7 @@ enum QuantKernels {
                     for l in 0..<8 { q[8 * vi + l] = Int8(truncatingIfNeeded: ints[l]) }
                 }
                 if sums { a.s[k] = Float(Float16(d * (r.0 + r.1 + r.2 + r.3).sum())) }
+                if let s4 = a.s4 { for l in 0..<8 { s4[k * 8 + l] = Int32(q[4 * l]) + Int32(q[4 * l + 1]) + Int32(q[4 * l + 2]) + Int32(q[4 * l + 3]) } }
             }
         }
         return a
@@ -96,6 +105,15 @@ enum QuantKernels {
         }
         return true
     }
+
+    #if GTR_AVX2
+    /// Whether the rows go through the AVX-VNNI kernels of the CBLAS shim (`vnni.h`: the same sums with vpdpbusd in
+    /// place of vpmaddubsw + vpmaddwd, same bits); GTR_NO_VNNI=1 keeps the Swift kernels, for comparisons.
+    static let hasVNNI = gtr_cpu_has_avxvnni() != 0
+    nonisolated(unsafe) static var useVNNI = hasVNNI && ProcessInfo.processInfo.environment["GTR_NO_VNNI"] != "1"
+    typealias VNNIRows = (UnsafePointer<UInt8>?, Int, Int, Int, Int, UnsafePointer<Int8>?, UnsafePointer<Float>?,
+                          UnsafePointer<Float>?, UnsafePointer<Int32>?, Int, UnsafeMutablePointer<Float>?, Int) -> Void
+    #endif
 
     /// Output rows per chunk (results do not depend on it: each output is computed whole by one chunk).
     static let rowsPerChunk = 32
@@ -139,6 +157,12 @@ enum QuantKernels {
     @inline(__always)
     static func rowsChunk<K: BlockKernel>(_: K.Type, _ w: QuantizedMatrix, _ a: Activations, n: Int, _ r0: Int, _ r1: Int, into y: UnsafeMutablePointer<Float>) {
         let blocks = w.cols / 32, rows = w.rows, base = w.base, rowBytes = w.rowBytes
+        #if GTR_AVX2
+        if useVNNI, let vnni = K.vnniRows {
+            vnni(base.assumingMemoryBound(to: UInt8.self), rowBytes, r0, r1, blocks, a.q, a.d, a.s, a.s4, n, y, rows)
+            return
+        }
+        #endif
         if n >= 4 {
             for r in r0..<r1 {
                 let wr = base + r * rowBytes
@@ -223,11 +247,18 @@ protocol BlockKernel {
     /// Whether the decoded integers are unsigned (0…31).
     static var unsignedWeights: Bool { get }
     static func decode(_ p: UnsafeRawPointer) -> QuantKernels.Block
+    #if GTR_AVX2
+    /// The type's row kernel in `vnni.h`, if it has one.
+    static var vnniRows: QuantKernels.VNNIRows? { get }
+    #endif
 }
 
 extension BlockKernel {
     typealias B32 = SIMD32<Int8>
     static var unsignedWeights: Bool { usesSums }
+    #if GTR_AVX2
+    static var vnniRows: QuantKernels.VNNIRows? { nil }
+    #endif
     /// 16 bytes of nibbles as 32 values in element order: low nibbles are elements 0…15, high nibbles 16…31.
     @inline(__always) static func nibbles(_ p: UnsafeRawPointer) -> SIMD32<UInt8> {
         let raw = p.loadUnaligned(as: SIMD16<UInt8>.self)
@@ -247,6 +278,9 @@ extension BlockKernel {
 
 /// d f16, qs u8[16]: d·(q − 8).
 enum Q4_0: BlockKernel {
+    #if GTR_AVX2
+    static var vnniRows: QuantKernels.VNNIRows? { gtr_vnni_rows_q4_0 }
+    #endif
     static let blockBytes = 18
     static let usesSums = false
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> QuantKernels.Block {
@@ -256,6 +290,9 @@ enum Q4_0: BlockKernel {
 
 /// d f16, m f16, qs u8[16]: d·q + m.
 enum Q4_1: BlockKernel {
+    #if GTR_AVX2
+    static var vnniRows: QuantKernels.VNNIRows? { gtr_vnni_rows_q4_1 }
+    #endif
     static let blockBytes = 20
     static let usesSums = true
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> QuantKernels.Block {
@@ -283,6 +320,9 @@ enum Q5_1: BlockKernel {
 
 /// d f16, qs i8[32]: d·q.
 enum Q8_0: BlockKernel {
+    #if GTR_AVX2
+    static var vnniRows: QuantKernels.VNNIRows? { gtr_vnni_rows_q8_0 }
+    #endif
     static let blockBytes = 34
     static let usesSums = false
     @inline(__always) static func decode(_ p: UnsafeRawPointer) -> QuantKernels.Block {

@@ -135,6 +135,31 @@ public final class QuantizedMatrix: @unchecked Sendable {
         return out
     }
 
+    /// Whether this CPU has AVX-VNNI, which the block kernels then use (`vnni.h`).
+    public static var vnniAvailable: Bool {
+        #if GTR_AVX2
+        QuantKernels.hasVNNI
+        #else
+        false
+        #endif
+    }
+    /// Whether the block kernels use AVX-VNNI where available (default: yes unless GTR_NO_VNNI=1); set only
+    /// between kernels (benchmarks compare the two; results are the same bits).
+    public static var useVNNI: Bool {
+        get {
+            #if GTR_AVX2
+            QuantKernels.useVNNI
+            #else
+            false
+            #endif
+        }
+        set {
+            #if GTR_AVX2
+            QuantKernels.useVNNI = newValue && QuantKernels.hasVNNI
+            #endif
+        }
+    }
+
     /// y: (n, rows) = x: (n, cols) · Wᵀ.
     public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
         guard n > 0 else { return }
