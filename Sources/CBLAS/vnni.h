@@ -14,6 +14,9 @@
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avxvnni,avx512f,avx512vl,avx512bw,avx512vnni"))), apply_to = function)
 
+#ifndef GTR_VNNI_PREFETCH
+#define GTR_VNNI_PREFETCH 1024
+#endif
 enum { GTR_VNNI_Q4_0 = 2, GTR_VNNI_Q4_1 = 3, GTR_VNNI_Q8_0 = 8 };
 
 static inline float gtr_vnni_half(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return _cvtsh_ss(h); }
@@ -79,6 +82,7 @@ static inline __attribute__((always_inline)) void gtr_vnni_tile(int type, int RM
         }
         _Pragma("clang loop unroll(full)") for (int k = 0; k < RM; k++) {
             float d, m;
+            if (GTR_VNNI_PREFETCH) _mm_prefetch((const char *)(w + k * rowBytes + b * bb + GTR_VNNI_PREFETCH), _MM_HINT_T0);
             __m256i u = gtr_vnni_unsigned(type, w + k * rowBytes + b * bb, &d, &m);
             _Pragma("clang loop unroll(full)") for (int j = 0; j < RN; j++) {
                 __m256 t = _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(c[j], u, x[j]));

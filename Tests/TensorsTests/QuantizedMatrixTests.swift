@@ -118,6 +118,37 @@ enum RandomQuant {
     }
 
     /// Same bits at 1 and 2 threads (forward of block and tile types, and the backward).
+    /// The AVX-VNNI row tiles (`vnni.h`: unsigned weights against −c·Σx, 4×4 and 2×1 tiles with their edges) give
+    /// the Swift kernels' bits for every type they cover, at decoding and prompt row counts and row counts that
+    /// are not multiples of the tiles; and the shared-input path for several matrices agrees with one at a time.
+    @Test func vnniTilesEqualSwiftKernels() throws {
+        guard QuantizedMatrix.vnniAvailable else {
+            print("skipped: this CPU has no AVX-VNNI with AVX-512 (the Swift kernels are the only path)")
+            return
+        }
+        defer { QuantizedMatrix.useVNNI = true }
+        for (ti, type) in [GGMLType.q4_0, .q4_1, .q8_0].enumerated() {
+            for rows in [37, 64] {
+                let w = try RandomQuant.matrix(type, rows: rows, cols: 96, seed: UInt64(90 + ti))
+                let w2 = try RandomQuant.matrix(type, rows: 7, cols: 96, seed: UInt64(95 + ti))
+                for n in [1, 2, 3, 4, 5, 6, 7, 9, 33] {
+                    let x = RandomQuant.activations(n, 96, seed: UInt64(n))
+                    var outs: [[Float]] = []
+                    for vnni in [true, false] {
+                        QuantizedMatrix.useVNNI = vnni
+                        let y = Tensor<Float>(uninitialized: [n, rows]), y2 = Tensor<Float>(uninitialized: [n, 7])
+                        w.multiply(x.pointer, n: n, into: y.pointer)
+                        outs.append(y.scalars)
+                        QuantizedMatrix.multiply([w, w2], x.pointer, n: n, into: [y.pointer, y2.pointer])
+                        outs.append(y.scalars + y2.scalars)
+                    }
+                    #expect(outs[0] == outs[2], "\(type) rows \(rows) n \(n): VNNI tiles differ from the Swift kernels")
+                    #expect(outs[1] == outs[3] && outs[0] == Array(outs[1].prefix(n * rows)), "\(type) rows \(rows) n \(n): shared-input path")
+                }
+            }
+        }
+    }
+
     @Test func threadCountDoesNotChangeResults() throws {
         defer { Parallel.setThreads(Parallel.configuredThreads) }
         var results: [[[Float]]] = []
