@@ -1,4 +1,4 @@
-/* The quantised block kernels of QuantKernels.swift for CPUs with AVX-VNNI (Sapphire Rapids and later, Alder Lake,
+/* The quantised block kernels of QuantKernels.swift for CPUs with AVX-VNNI and AVX-512 (Sapphire Rapids and later,
    Zen 5): vpdpbusd forms each lane's four int8 products in one instruction where AVX2 needs vpmaddubsw and
    vpmaddwd. Swift cannot inline a C function compiled for more features than its caller, so the whole row loop
    lives here, one call per chunk of output rows. The integer sums are exact and every float operation happens in
@@ -32,20 +32,6 @@ static inline float gtr_vnni_hsum(__m256 a) {
 static inline __m256i gtr_vnni_nibbles(const uint8_t *p) {
     __m128i raw = _mm_loadu_si128((const __m128i *)p);
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
-}
-
-/* Weight block of `type` at p against activation block x: the 8 lane sums as floats; *d its scale, *m its min. */
-static inline __attribute__((always_inline)) __m256 gtr_vnni_block(int type, const uint8_t *p, __m256i x, float *d, float *m) {
-    __m256i zero = _mm256_setzero_si256();
-    if (type == GTR_VNNI_Q4_1) {
-        *d = gtr_vnni_half(p); *m = gtr_vnni_half(p + 2);
-        return _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(zero, gtr_vnni_nibbles(p + 4), x));
-    }
-    __m256i w;
-    if (type == GTR_VNNI_Q4_0) { *d = gtr_vnni_half(p); w = _mm256_sub_epi8(gtr_vnni_nibbles(p + 2), _mm256_set1_epi8(8)); }
-    else { *d = gtr_vnni_half(p); w = _mm256_loadu_si256((const __m256i *)(p + 2)); }
-    *m = 0;
-    return _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(zero, _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)));
 }
 
 static inline __attribute__((always_inline)) int gtr_vnni_bytes(int type) { return type == GTR_VNNI_Q4_0 ? 18 : type == GTR_VNNI_Q4_1 ? 20 : 34; }
@@ -104,7 +90,9 @@ static inline __attribute__((always_inline)) void gtr_vnni_tile(int type, int RM
     case 1: gtr_vnni_tile(type, RM, 1, w, rowBytes, blocks, xq, xd, xs, s4, i, y, rows, r); break; \
     }
 
-/* Output rows r0..<r1 of y for n ≥ 4 activation rows, in tiles of 4 × 4 (the edges in smaller tiles). */
+/* Output rows r0..<r1 of y: (n, rows) = x · Wᵀ, W's rows rowBytes apart from base; x as Q8 blocks: q (n, blocks,
+   32), d, s and s4. Tiles of 4 weight rows × 4 activation rows for a prompt, 2 × 1 for a decoding step (n < 4);
+   the edges in smaller tiles. */
 static inline __attribute__((always_inline)) void gtr_vnni_tiles(int type, const uint8_t *base, long rowBytes, long r0, long r1,
         long blocks, const int8_t *xq, const float *xd, const float *xs, const int32_t *s4, long n, float *y, long rows) {
     long r = r0;
@@ -113,102 +101,17 @@ static inline __attribute__((always_inline)) void gtr_vnni_tiles(int type, const
     for (; r < r1; r++) { const uint8_t *w = base + r * rowBytes; long i = 0; GTR_VNNI_TILES(1) }
 }
 
-/* Output rows r0..<r1 of y: (n, rows) = x · Wᵀ, W's rows rowBytes apart from base; x as Q8 blocks: q (n, blocks,
-   32), d and s (n, blocks). n ≥ 4: one weight row against four activation rows; else two weight rows at a time. */
-static inline __attribute__((always_inline)) void gtr_vnni_rows(int type, const uint8_t *base, long rowBytes, long r0, long r1,
-        long blocks, const int8_t *xq, const float *xd, const float *xs, const int32_t *s4, long n, float *y, long rows) {
-    const int bb = gtr_vnni_bytes(type), sums = type == GTR_VNNI_Q4_1;
-    if (s4) { gtr_vnni_tiles(type, base, rowBytes, r0, r1, blocks, xq, xd, xs, s4, n, y, rows); return; }
-    if (n >= 4) {
-        for (long r = r0; r < r1; r++) {
-            const uint8_t *w = base + r * rowBytes;
-            long i = 0;
-            for (; i + 4 <= n; i += 4) {
-                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-                float m0 = 0, m1 = 0, m2 = 0, m3 = 0;
-                const float *d0 = xd + i * blocks, *s0 = xs + i * blocks;
-                const int8_t *q0 = xq + i * blocks * 32;
-                for (long b = 0; b < blocks; b++) {
-                    float d, m;
-                    const uint8_t *p = w + b * bb;
-                    __m256 t0 = gtr_vnni_block(type, p, _mm256_loadu_si256((const __m256i *)(q0 + b * 32)), &d, &m);
-                    __m256 t1 = gtr_vnni_block(type, p, _mm256_loadu_si256((const __m256i *)(q0 + (blocks + b) * 32)), &d, &m);
-                    __m256 t2 = gtr_vnni_block(type, p, _mm256_loadu_si256((const __m256i *)(q0 + (2 * blocks + b) * 32)), &d, &m);
-                    __m256 t3 = gtr_vnni_block(type, p, _mm256_loadu_si256((const __m256i *)(q0 + (3 * blocks + b) * 32)), &d, &m);
-                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(d * d0[b]), t0, a0);
-                    a1 = _mm256_fmadd_ps(_mm256_set1_ps(d * d0[b + blocks]), t1, a1);
-                    a2 = _mm256_fmadd_ps(_mm256_set1_ps(d * d0[b + 2 * blocks]), t2, a2);
-                    a3 = _mm256_fmadd_ps(_mm256_set1_ps(d * d0[b + 3 * blocks]), t3, a3);
-                    if (sums) {
-                        m0 = fmaf(m, s0[b], m0); m1 = fmaf(m, s0[b + blocks], m1);
-                        m2 = fmaf(m, s0[b + 2 * blocks], m2); m3 = fmaf(m, s0[b + 3 * blocks], m3);
-                    }
-                }
-                y[i * rows + r] = sums ? gtr_vnni_hsum(a0) + m0 : gtr_vnni_hsum(a0);
-                y[(i + 1) * rows + r] = sums ? gtr_vnni_hsum(a1) + m1 : gtr_vnni_hsum(a1);
-                y[(i + 2) * rows + r] = sums ? gtr_vnni_hsum(a2) + m2 : gtr_vnni_hsum(a2);
-                y[(i + 3) * rows + r] = sums ? gtr_vnni_hsum(a3) + m3 : gtr_vnni_hsum(a3);
-            }
-            for (; i < n; i++) {
-                __m256 a0 = _mm256_setzero_ps();
-                float m0 = 0;
-                for (long b = 0; b < blocks; b++) {
-                    float d, m;
-                    __m256 t = gtr_vnni_block(type, w + b * bb, _mm256_loadu_si256((const __m256i *)(xq + (i * blocks + b) * 32)), &d, &m);
-                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[i * blocks + b]), t, a0);
-                    if (sums) m0 = fmaf(m, xs[i * blocks + b], m0);
-                }
-                y[i * rows + r] = sums ? gtr_vnni_hsum(a0) + m0 : gtr_vnni_hsum(a0);
-            }
-        }
-        return;
-    }
-    for (long i = 0; i < n; i++) {
-        const int8_t *q = xq + i * blocks * 32;
-        const float *dx = xd + i * blocks, *sx = xs + i * blocks;
-        long r = r0;
-        for (; r + 2 <= r1; r += 2) {
-            const uint8_t *w0 = base + r * rowBytes, *w1 = w0 + rowBytes;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-            float m0 = 0, m1 = 0;
-            for (long b = 0; b < blocks; b++) {
-                float d0, n0, d1, n1;
-                __m256i x = _mm256_loadu_si256((const __m256i *)(q + b * 32));
-                __m256 t0 = gtr_vnni_block(type, w0 + b * bb, x, &d0, &n0);
-                __m256 t1 = gtr_vnni_block(type, w1 + b * bb, x, &d1, &n1);
-                a0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * dx[b]), t0, a0);
-                a1 = _mm256_fmadd_ps(_mm256_set1_ps(d1 * dx[b]), t1, a1);
-                if (sums) { m0 = fmaf(n0, sx[b], m0); m1 = fmaf(n1, sx[b], m1); }
-            }
-            y[i * rows + r] = sums ? gtr_vnni_hsum(a0) + m0 : gtr_vnni_hsum(a0);
-            y[i * rows + r + 1] = sums ? gtr_vnni_hsum(a1) + m1 : gtr_vnni_hsum(a1);
-        }
-        if (r < r1) {
-            const uint8_t *w0 = base + r * rowBytes;
-            __m256 a0 = _mm256_setzero_ps();
-            float m0 = 0;
-            for (long b = 0; b < blocks; b++) {
-                float d0, n0;
-                __m256 t0 = gtr_vnni_block(type, w0 + b * bb, _mm256_loadu_si256((const __m256i *)(q + b * 32)), &d0, &n0);
-                a0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * dx[b]), t0, a0);
-                if (sums) m0 = fmaf(n0, sx[b], m0);
-            }
-            y[i * rows + r] = sums ? gtr_vnni_hsum(a0) + m0 : gtr_vnni_hsum(a0);
-        }
-    }
-}
-
 static inline void gtr_vnni_rows_q4_0(const uint8_t *base, long rowBytes, long r0, long r1, long blocks, const int8_t *xq,
         const float *xd, const float *xs, const int32_t *s4, long n, float *y, long rows) {
-    gtr_vnni_rows(GTR_VNNI_Q4_0, base, rowBytes, r0, r1, blocks, xq, xd, xs, s4, n, y, rows);
+    gtr_vnni_tiles(GTR_VNNI_Q4_0, base, rowBytes, r0, r1, blocks, xq, xd, xs, s4, n, y, rows);
 }
 static inline void gtr_vnni_rows_q4_1(const uint8_t *base, long rowBytes, long r0, long r1, long blocks, const int8_t *xq,
         const float *xd, const float *xs, const int32_t *s4, long n, float *y, long rows) {
-    gtr_vnni_rows(GTR_VNNI_Q4_1, base, rowBytes, r0, r1, blocks, xq, xd, xs, s4, n, y, rows);
+    gtr_vnni_tiles(GTR_VNNI_Q4_1, base, rowBytes, r0, r1, blocks, xq, xd, xs, s4, n, y, rows);
 }
 static inline void gtr_vnni_rows_q8_0(const uint8_t *base, long rowBytes, long r0, long r1, long blocks, const int8_t *xq,
         const float *xd, const float *xs, const int32_t *s4, long n, float *y, long rows) {
-    gtr_vnni_rows(GTR_VNNI_Q8_0, base, rowBytes, r0, r1, blocks, xq, xd, xs, s4, n, y, rows);
+    gtr_vnni_tiles(GTR_VNNI_Q8_0, base, rowBytes, r0, r1, blocks, xq, xd, xs, s4, n, y, rows);
 }
 
 #pragma clang attribute pop
