@@ -47,34 +47,44 @@ static inline __attribute__((always_inline)) __m256i gtr_vnni_unsigned(int type,
 }
 
 /* Tile of RM weight rows (from w, rowBytes apart) × RN activation rows (from i): y[i + j, r + k] for each pair,
-   every output summed over the blocks in the order of the one-row kernels. s4: (n, blocks, 8) the activations'
-   sums of each four adjacent values. */
+   every output summed over the blocks in the order of the one-row kernels. s4: (n, blocks, 8) −128 times the
+   activations' sums of each four adjacent values. */
 static inline __attribute__((always_inline)) void gtr_vnni_tile(int type, int RM, int RN, const uint8_t *w, long rowBytes,
         long blocks, const int8_t *xq, const float *xd, const float *xs, const int32_t *s4, long i, float *y, long rows, long r) {
     const int bb = gtr_vnni_bytes(type), sums = type == GTR_VNNI_Q4_1;
-    const int shift = type == GTR_VNNI_Q8_0 ? 7 : 3;
     __m256 acc[4][4];
-    float mins[4][4];
-    _Pragma("clang loop unroll(full)") for (int k = 0; k < RM; k++) _Pragma("clang loop unroll(full)") for (int j = 0; j < RN; j++) { acc[k][j] = _mm256_setzero_ps(); mins[k][j] = 0; }
+    __m128 mins[4];  /* Q4_1: Σ m_w·s_x of weight row k against activation row j in lane j */
+    _Pragma("clang loop unroll(full)") for (int k = 0; k < RM; k++) {
+        mins[k] = _mm_setzero_ps();
+        _Pragma("clang loop unroll(full)") for (int j = 0; j < RN; j++) acc[k][j] = _mm256_setzero_ps();
+    }
     for (long b = 0; b < blocks; b++) {
         __m256i x[4], c[4];
-        float dx[4], sx[4];
+        float dx[4] = {0, 0, 0, 0}, sx[4] = {0, 0, 0, 0};
         _Pragma("clang loop unroll(full)") for (int j = 0; j < RN; j++) {
             long a = (i + j) * blocks + b;
             x[j] = _mm256_loadu_si256((const __m256i *)(xq + a * 32));
             dx[j] = xd[a];
-            if (sums) { sx[j] = xs[a]; c[j] = _mm256_setzero_si256(); }
-            else c[j] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(s4 + a * 8)), shift));
+            if (sums) sx[j] = xs[a];
+            /* −c·Σx: s4 holds −128·Σx (exact: −8·Σx·16 for Q4_0) */
+            if (type == GTR_VNNI_Q8_0) c[j] = _mm256_loadu_si256((const __m256i *)(s4 + a * 8));
+            else if (type == GTR_VNNI_Q4_0) c[j] = _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)(s4 + a * 8)), 4);
+            else c[j] = _mm256_setzero_si256();
         }
+        /* the activation scales side by side: one product d_w·d_x per weight row for all RN rows (the same float
+           products as one at a time), each broadcast to its pair's lanes */
+        __m128 dx4 = _mm_setr_ps(dx[0], dx[1], dx[2], dx[3]), sx4 = _mm_setr_ps(sx[0], sx[1], sx[2], sx[3]);
         _Pragma("clang loop unroll(full)") for (int k = 0; k < RM; k++) {
             float d, m;
             if (GTR_VNNI_PREFETCH) _mm_prefetch((const char *)(w + k * rowBytes + b * bb + GTR_VNNI_PREFETCH), _MM_HINT_T0);
             __m256i u = gtr_vnni_unsigned(type, w + k * rowBytes + b * bb, &d, &m);
+            __m256 sc = _mm256_castps128_ps256(_mm_mul_ps(_mm_set1_ps(d), dx4));
             _Pragma("clang loop unroll(full)") for (int j = 0; j < RN; j++) {
                 __m256 t = _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(c[j], u, x[j]));
-                acc[k][j] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx[j]), t, acc[k][j]);
-                if (sums) mins[k][j] = fmaf(m, sx[j], mins[k][j]);
+                __m256 scale = RN == 1 ? _mm256_set1_ps(d * dx[0]) : _mm256_permutexvar_ps(_mm256_set1_epi32(j), sc);
+                acc[k][j] = _mm256_fmadd_ps(scale, t, acc[k][j]);
             }
+            if (sums) mins[k] = _mm_fmadd_ps(_mm_set1_ps(m), sx4, mins[k]);  /* lane j: fmaf(m, s_x[j], ·) */
         }
     }
     _Pragma("clang loop unroll(full)") for (int k = 0; k < RM; k++)

@@ -24,7 +24,7 @@ enum QuantKernels {
     /// Activation rows as Q8 blocks: q (n, blocks, 32) Int8 in element order, d and s (n, blocks).
     struct Activations {
         let q: UnsafeMutablePointer<Int8>, d: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>
-        /// With `quadSums`: (n, blocks, 8) the sums of each four adjacent q (the VNNI tiles' offset terms), else nil.
+        /// With `quadSums`: (n, blocks, 8) −128 × the sums of each four adjacent q (the VNNI tiles' offset terms).
         let s4: UnsafeMutablePointer<Int32>?
         let blocks: Int
         init(n: Int, blocks: Int, quadSums: Bool = false) {
@@ -80,7 +80,7 @@ enum QuantKernels {
                     for l in 0..<8 { q[8 * vi + l] = Int8(truncatingIfNeeded: ints[l]) }
                 }
                 if sums { a.s[k] = Float(Float16(d * (r.0 + r.1 + r.2 + r.3).sum())) }
-                if let s4 = a.s4 { for l in 0..<8 { s4[k * 8 + l] = Int32(q[4 * l]) + Int32(q[4 * l + 1]) + Int32(q[4 * l + 2]) + Int32(q[4 * l + 3]) } }
+                if let s4 = a.s4 { for l in 0..<8 { s4[k * 8 + l] = -128 * (Int32(q[4 * l]) + Int32(q[4 * l + 1]) + Int32(q[4 * l + 2]) + Int32(q[4 * l + 3])) } }
             }
         }
         return a
