@@ -158,8 +158,10 @@ enum QuantKernels {
     static func rowsChunk<K: BlockKernel>(_: K.Type, _ w: QuantizedMatrix, _ a: Activations, n: Int, _ r0: Int, _ r1: Int, into y: UnsafeMutablePointer<Float>) {
         let blocks = w.cols / 32, rows = w.rows, base = w.base, rowBytes = w.rowBytes
         #if GTR_AVX2
-        if useVNNI, let vnni = K.vnniRows {
-            vnni(base.assumingMemoryBound(to: UInt8.self), rowBytes, r0, r1, blocks, a.q, a.d, a.s, a.s4, n, y, rows)
+        // the choice was made once, when x was rounded (s4 is kept only for the VNNI tiles), so a benchmark or test
+        // flipping `useVNNI` meanwhile cannot send one product down both paths
+        if let s4 = a.s4, let vnni = K.vnniRows {
+            vnni(base.assumingMemoryBound(to: UInt8.self), rowBytes, r0, r1, blocks, a.q, a.d, a.s, s4, n, y, rows)
             return
         }
         #endif
