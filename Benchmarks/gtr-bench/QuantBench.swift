@@ -70,24 +70,6 @@ enum QuantBench {
             }
         }
         _ = run()
-        if let ab = ProcessInfo.processInfo.environment["GTR_VNNI_AB"].flatMap(Int.init), QuantizedMatrix.vnniAvailable {
-            // A/B of the AVX-VNNI row kernels against the Swift ones in this one process, alternating (GTR_VNNI_AB
-            // rounds); the best and median of each, and whether the greedy tokens agree.
-            var times: [Bool: [(Double, Double)]] = [:], tokens: [Bool: [Int]] = [:]
-            for _ in 0..<ab {
-                for v in [true, false] {
-                    QuantizedMatrix.useVNNI = v
-                    let r = run(); times[v, default: []].append((r.0, r.1)); tokens[v] = r.2
-                }
-            }
-            for v in [true, false] {
-                let t = times[v]!, dec = t.map { Double(steps) / $0.1 }.sorted(), pre = t.map { Double(ids.count) / $0.0 }.sorted()
-                print(String(format: "%@: prefill best %.1f median %.1f tok/s, decode best %.1f median %.1f tok/s", v ? "vnni " : "pairs",
-                             pre.last!, pre[pre.count / 2], dec.last!, dec[dec.count / 2]))
-            }
-            print("same greedy tokens: \(tokens[true]! == tokens[false]! ? "yes" : "NO")")
-            return
-        }
         var p = Double.infinity, d = Double.infinity, out: [Int] = []
         for _ in 0..<2 { let r = run(); p = min(p, r.0); d = min(d, r.1); out = r.2 }
         print("{\"prompt_tokens\": \(ids.count), \"prefill_tps\": \(Double(ids.count) / p), \"decode_tps\": \(Double(steps) / d), "

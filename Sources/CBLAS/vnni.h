@@ -2,7 +2,7 @@
    Zen 5): vpdpbusd forms each lane's four int8 products in one instruction where AVX2 needs vpmaddubsw and
    vpmaddwd. Swift cannot inline a C function compiled for more features than its caller, so the whole row loop
    lives here, one call per chunk of output rows. The integer sums are exact and every float operation happens in
-   the Swift kernels' order (one FMA per block into 8 lanes, the min term by scalar FMA, hsum_float_8 at the end),
+   the Swift kernels' order (one FMA per block into 8 lanes, the min term by one FMA per block, hsum_float_8 at the end),
    so the results equal theirs, and ggml's, bit for bit. Types: Q4_0, Q4_1, Q8_0 (the others stay in Swift). */
 #ifndef GTR_VNNI_H
 #define GTR_VNNI_H
