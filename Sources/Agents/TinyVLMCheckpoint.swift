@@ -52,8 +52,13 @@ extension TinyVLM {
                 let x = n.doubleValue
                 if x != x.rounded() || !x.isFinite { return "\(path.joined(separator: ".")) is \(n), not a whole number" }
                 if abs(x) > 9.0e18 { return "\(path.joined(separator: ".")) is \(n), out of range" }
-            } else if let n = v as? NSNumber, path.last == "normEps", abs(n.doubleValue) > Double(Float.greatestFiniteMagnitude) {
-                return "\(path.joined(separator: ".")) is \(n), out of range for a 32-bit float"
+            } else if let n = v as? NSNumber, path.last == "normEps" {
+                // Too large, or so small that the decoder's Float rounds it to zero: that happens only on a thread
+                // with flush-to-zero set (gtr's workers), where the decoder gives no field path.
+                let x = abs(n.doubleValue)
+                if x > Double(Float.greatestFiniteMagnitude) || (x > 0 && x < Double(Float.leastNormalMagnitude)) {
+                    return "\(path.joined(separator: ".")) is \(n), out of range for a 32-bit float"
+                }
             }
             return nil
         }

@@ -52,8 +52,10 @@ public struct TinyVLMConfig: Codable, Sendable, Equatable {
         guard t.maxSequence > patchCount + 2, t.maxSequence <= 1 << 20 else {
             throw AgentError.badCheckpoint("maxSequence \(t.maxSequence) cannot hold \(patchCount) visual tokens (imageSide \(imageSide) / downsample \(downsample) / patch \(patch), squared) and a prompt")
         }
-        guard t.normEps.isFinite, t.normEps > 0, t.normEps < 1 else {
-            throw AgentError.badCheckpoint("normEps \(t.normEps) is not a small positive number")
+        // A normal float: a subnormal one reads as 0 on threads with flush-to-zero set (gtr's workers), so the
+        // same file would load or not depending on the thread.
+        guard t.normEps.isFinite, t.normEps >= Float.leastNormalMagnitude, t.normEps < 1 else {
+            throw AgentError.badCheckpoint("normEps \(t.normEps) is not a small positive number (1.2e-38 … 1)")
         }
         guard t.ropeBase.isFinite, t.ropeBase > 1, t.ropeBase <= 1e9 else {
             throw AgentError.badCheckpoint("ropeBase \(t.ropeBase) is not in 1…1e9")

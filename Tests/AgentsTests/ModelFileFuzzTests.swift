@@ -1,5 +1,6 @@
 import Foundation
 import Support
+import Tensors
 import Testing
 @testable import Agents
 
@@ -56,6 +57,32 @@ import Testing
             }
         }
         #expect(failures > 200 && loaded > 0)
+    }
+
+    /// A subnormal normEps read on a thread with flush-to-zero set (as gtr's worker threads are): Foundation's
+    /// decoder then fails without a field path, and the error must still name the field. Run on a thread of its
+    /// own so the FTZ/DAZ bits do not leak into other tests.
+    @Test func subnormalNormEpsIsNamedUnderFlushToZero() throws {
+        let dir = try copyAgent()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("config.json")
+        let original = try String(contentsOf: url, encoding: .utf8)
+        let r = try #require(original.range(of: "\"normEps\" : "))
+        let end = original[r.upperBound...].firstIndex(where: { $0 == "," || $0 == "\n" })!
+        try original.replacingCharacters(in: r.upperBound..<end, with: "1e-40").write(to: url, atomically: true, encoding: .utf8)
+        for flush in [false, true] {
+            nonisolated(unsafe) var result: String?
+            let done = DispatchSemaphore(value: 0)
+            let t = Thread {
+                if flush { BLASRuntime.flushDenormals() }
+                result = tryModel(dir)
+                done.signal()
+            }
+            t.start()
+            done.wait()
+            let e = try #require(result, "flush=\(flush): a subnormal normEps loaded")
+            #expect(e.contains("normEps") && !e.contains("\n"), "flush=\(flush): \(e)")
+        }
     }
 
     /// ≥ 1,000 random mutations of the weights file: byte flips in the header and the data, truncation, NaN/Inf.
