@@ -62,6 +62,32 @@ if args.count > 1 && args[1] == "train-step" {
     exit(0)
 }
 
+if args.count > 1 && args[1] == "small-gemm" {
+    // Best µs per Tensor.linear (x: (m, in), W: (out, in)) at a decoding step's row counts, SmallGemm's unpacked
+    // kernel against OpenBLAS, alternating in this process (1 thread; the default agent's shapes).
+    Parallel.setThreads(1)
+    let keep = SmallGemm.maxRows
+    print("| in × out | rows | OpenBLAS µs | small kernel µs | ratio |")
+    print("|---|---|---|---|---|")
+    for (fin, fout) in [(128, 128), (128, 384), (384, 128), (128, 960)] {
+        var rng = TensorRNG(seed: 1)
+        let w = Tensor<Float>.uniform([fout, fin], low: -1, high: 1, rng: &rng)
+        for m in [1, 2, 4, 8, 16] {
+            let x = Tensor<Float>.uniform([m, fin], low: -1, high: 1, rng: &rng)
+            var best = [Double](repeating: .infinity, count: 2)
+            let reps = max(200, 20_000 / m)
+            for _ in 0..<5 { for (i, rows) in [0, keep].enumerated() {
+                SmallGemm.maxRows = rows
+                let s = time { for _ in 0..<reps { _ = Autograd.noGrad { x.linear(weight: w, bias: nil) } } }
+                best[i] = min(best[i], s / Double(reps) * 1e6)
+            } }
+            print(String(format: "| %d × %d | %d | %.2f | %.2f | %.2f× |", fin, fout, m, best[0], best[1], best[0] / best[1]))
+        }
+    }
+    SmallGemm.maxRows = keep
+    exit(0)
+}
+
 if args.count > 1 && args[1] == "quant-kernels" {
     // Best µs per QuantizedMatrix.multiply at a prompt's and a decoding step's row counts, AVX-VNNI kernels against
     // the Swift ones, alternating in this process (1 thread).

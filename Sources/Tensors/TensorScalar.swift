@@ -29,10 +29,27 @@ public protocol TensorScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
     static var dtypeName: String { get }
 }
 
+/// Float products C = alpha·A·Bᵀ + beta·C with at most `maxRows` rows of A (a decoding step's activations against a
+/// linear layer's weight) run in `gtr_sgemm_nt_small`, which reads B where it is instead of packing it as OpenBLAS
+/// does on every call: 4-6× faster for one row, 1.2-2× for eight, even at 16 (CBLAS/smallgemm.h; A/B with
+/// `gtr-bench small-gemm`). Each output's arithmetic is the same whatever the row count and column split, so a row
+/// gets the same bits alone or in a batch and at any thread count. `GTR_SMALL_GEMM_ROWS=0` turns it off.
+public enum SmallGemm {
+    nonisolated(unsafe) public static var maxRows: Int = {
+        guard let v = ProcessInfo.processInfo.environment["GTR_SMALL_GEMM_ROWS"], let n = Int(v) else { return 16 }
+        return n
+    }()
+}
+
 extension Float: TensorScalar {
     public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if !transA && transB && m <= SmallGemm.maxRows {
+            // a few rows against a weight in its (out, in) layout: no packing (CBLAS/smallgemm.h)
+            gtr_sgemm_nt_small(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -84,8 +101,9 @@ extension TensorScalar {
     /// (OpenBLAS may choose a different kernel for a different block shape, so this matters): blocks of 64 rows or
     /// columns of C along its longer side (128 when that side exceeds 512, 256 beyond 1024; 384 = 6 blocks keeps
     /// two threads even where 3 blocks would leave one idle a third of the time), and for a product of a few rows (a
-    /// decoding step) blocks of 128 columns, which OpenBLAS runs on its unpacked small-matrix kernels (a measured
-    /// 3x over one (8, 384, 128) call). Each block is one BLAS call computing every element as the same K-long sum.
+    /// decoding step) blocks of 128 columns (run by `SmallGemm`'s kernel up to its row count, else by OpenBLAS, whose
+    /// SkylakeX build has unpacked small-matrix kernels of its own). Each block is one call computing every element
+    /// as the same K-long sum. Products under `Parallel.minimumParallelWork` multiply-adds stay on the calling thread.
     @inline(__always)
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                             a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
@@ -96,7 +114,7 @@ extension TensorScalar {
         let block = few ? 128 : (extent <= 512 ? 64 : extent <= 1024 ? 128 : 256)
         let blocks = (extent + block - 1) / block
         let work = m * n * k
-        if blocks <= 1 || (!few && work < Parallel.minimumParallelWork) {
+        if blocks <= 1 || work < Parallel.minimumParallelWork {
             blasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                      beta: beta, c: c, ldc: ldc)
             return
