@@ -51,17 +51,17 @@ extension Tensor {
             let p = probs.pointer + (b * hq + h) * t * s
             let start = starts[b]
             if t == 1 {
-                // one query (a decoding step): two matrix-vector products, scores = K·q·scale and out = Vᵀ·p
+                // one query (a decoding step): scores = K·q·scale and out = Vᵀ·p, K and V read in place
                 let end = causal ? Swift.min(off + 1, s) : s
                 let o = outStore.pointer + (b * hq + h) * dv
                 if start >= end { for j in 0..<s { p[j] = 0 }; for j in 0..<dv { o[j] = 0 }; return }
                 for j in 0..<start { p[j] = 0 }
-                S.blasGemv(trans: false, m: end - start, n: d, alpha: sc, a: pk.matrix(b, kh) + start * pk.strides[2], lda: pk.strides[2],
-                           x: pq.matrix(b, h), beta: 0, y: p + start)
+                S.queryScores(pq.matrix(b, h), keys: pk.matrix(b, kh) + start * pk.strides[2], ldk: pk.strides[2], n: end - start, d: d,
+                              scale: sc, into: p + start)
                 Tensor.softmaxRow(p + start, p + start, end - start)
                 for j in end..<s { p[j] = 0 }
-                S.blasGemv(trans: true, m: end - start, n: dv, alpha: 1, a: pv.matrix(b, kh) + start * pv.strides[2], lda: pv.strides[2],
-                           x: p + start, beta: 0, y: o)
+                S.weightedValues(p + start, values: pv.matrix(b, kh) + start * pv.strides[2], ldv: pv.strides[2], n: end - start, dv: dv,
+                                 into: o)
                 return
             }
             for (i0, i1, kEnd) in blocks {

@@ -15,6 +15,13 @@ public protocol TensorScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
     /// y = alpha·op(A)·x + beta·y for row-major A (m × n), unit strides (`cblas_sgemv` / `cblas_dgemv`).
     static func blasGemv(trans: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
                          x: UnsafePointer<Self>, beta: Self, y: UnsafeMutablePointer<Self>)
+    /// One query's attention scores s[j] = scale·(K_j · q) for keys j < n (rows ldk apart): a decoding step.
+    /// Float: `gtr_attn_scores` (CBLAS/decodeattention.h); Double: gemv.
+    static func queryScores(_ q: UnsafePointer<Self>, keys: UnsafePointer<Self>, ldk: Int, n: Int, d: Int, scale: Self,
+                            into s: UnsafeMutablePointer<Self>)
+    /// o[i] = Σ_j p[j]·V_j[i] for keys j < n (rows ldv apart), i < dv: a decoding step's weighted values.
+    static func weightedValues(_ p: UnsafePointer<Self>, values: UnsafePointer<Self>, ldv: Int, n: Int, dv: Int,
+                               into o: UnsafeMutablePointer<Self>)
     /// y[i] = exp(x[i]); vectorised for Float. `x` and `y` may alias.
     static func expArray(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int)
     /// y[i] = tanh(x[i]); vectorised for Float. `x` and `y` may alias.
@@ -42,6 +49,14 @@ public enum SmallGemm {
 }
 
 extension Float: TensorScalar {
+    public static func queryScores(_ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, ldk: Int, n: Int, d: Int, scale: Float,
+                                   into s: UnsafeMutablePointer<Float>) {
+        gtr_attn_scores(q, keys, ldk, n, d, scale, s)
+    }
+    public static func weightedValues(_ p: UnsafePointer<Float>, values: UnsafePointer<Float>, ldv: Int, n: Int, dv: Int,
+                                      into o: UnsafeMutablePointer<Float>) {
+        gtr_attn_mix(p, values, ldv, n, dv, o)
+    }
     public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -69,6 +84,14 @@ extension Float: TensorScalar {
 }
 
 extension Double: TensorScalar {
+    public static func queryScores(_ q: UnsafePointer<Double>, keys: UnsafePointer<Double>, ldk: Int, n: Int, d: Int, scale: Double,
+                                   into s: UnsafeMutablePointer<Double>) {
+        blasGemv(trans: false, m: n, n: d, alpha: scale, a: keys, lda: ldk, x: q, beta: 0, y: s)
+    }
+    public static func weightedValues(_ p: UnsafePointer<Double>, values: UnsafePointer<Double>, ldv: Int, n: Int, dv: Int,
+                                      into o: UnsafeMutablePointer<Double>) {
+        blasGemv(trans: true, m: n, n: dv, alpha: 1, a: values, lda: ldv, x: p, beta: 0, y: o)
+    }
     public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {

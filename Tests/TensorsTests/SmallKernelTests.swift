@@ -1,0 +1,90 @@
+import CBLAS
+import Foundation
+import Testing
+@testable import Tensors
+
+/// The decoding step's kernels (CBLAS/smallgemm.h, CBLAS/decodeattention.h) against sums in Double, and the rule
+/// that makes batching safe: a row's bits do not depend on the other rows or on how the columns are split.
+@Suite struct SmallKernelTests {
+    func values(_ n: Int, seed: UInt64) -> [Float] {
+        var rng = TensorRNG(seed: seed)
+        return Tensor<Float>.uniform([n], low: -1, high: 1, rng: &rng).scalars
+    }
+
+    @Test func smallGemmMatchesDoubleSums() {
+        for (m, n, k) in [(1, 1, 1), (1, 5, 7), (2, 3, 8), (3, 4, 13), (4, 7, 16), (5, 10, 33), (8, 384, 128), (16, 128, 384), (7, 2, 129)] {
+            let lda = k + 3, ldb = k + 1, ldc = n + 2
+            let a = values(m * lda, seed: 1), b = values(n * ldb, seed: 2), c0 = values(m * ldc, seed: 3)
+            for (alpha, beta) in [(Float(1), Float(0)), (1, 1), (0.5, -2)] {
+                var c = beta == 0 ? [Float](repeating: .nan, count: m * ldc) : c0  // beta 0 must not read C
+                gtr_sgemm_nt_small(m, n, k, alpha, a, lda, b, ldb, beta, &c, ldc)
+                for r in 0..<m { for j in 0..<n {
+                    var s = 0.0
+                    for p in 0..<k { s += Double(a[r * lda + p]) * Double(b[j * ldb + p]) }
+                    let want = Double(alpha) * s + (beta == 0 ? 0 : Double(beta) * Double(c0[r * ldc + j]))
+                    #expect(abs(Double(c[r * ldc + j]) - want) < 1e-5 * Double(k + 1), "m\(m) n\(n) k\(k) (\(r), \(j))")
+                } }
+            }
+        }
+    }
+
+    /// Each row alone, and every column block alone, gives the bits of the whole product.
+    @Test func smallGemmRowsAndColumnsAreIndependent() {
+        let m = 11, n = 17, k = 45
+        let a = values(m * k, seed: 4), b = values(n * k, seed: 5)
+        var whole = [Float](repeating: 0, count: m * n)
+        gtr_sgemm_nt_small(m, n, k, 1, a, k, b, k, 0, &whole, n)
+        for r in 0..<m {
+            var row = [Float](repeating: 0, count: n)
+            a.withUnsafeBufferPointer { gtr_sgemm_nt_small(1, n, k, 1, $0.baseAddress! + r * k, k, b, k, 0, &row, n) }
+            #expect(row == Array(whole[(r * n)..<((r + 1) * n)]), "row \(r)")
+        }
+        for j0 in stride(from: 0, to: n, by: 5) {
+            let w = min(5, n - j0)
+            var block = [Float](repeating: 0, count: m * w)
+            b.withUnsafeBufferPointer { gtr_sgemm_nt_small(m, w, k, 1, a, k, $0.baseAddress! + j0 * k, k, 0, &block, w) }
+            for r in 0..<m { #expect(Array(block[(r * w)..<((r + 1) * w)]) == Array(whole[(r * n + j0)..<(r * n + j0 + w)])) }
+        }
+    }
+
+    /// `Tensor.linear` on a batch of decoding rows: the small-rows path agrees with OpenBLAS, and each row of a batch
+    /// of 8 equals that row run alone, bit for bit.
+    @Test func linearOnFewRowsAgreesWithBLASAndBatching() {
+        var rng = TensorRNG(seed: 6)
+        let w = Tensor<Float>.uniform([384, 128], low: -1, high: 1, rng: &rng)
+        let bias = Tensor<Float>.uniform([384], low: -1, high: 1, rng: &rng)
+        let x = Tensor<Float>.uniform([8, 128], low: -1, high: 1, rng: &rng)
+        let batch = Autograd.noGrad { x.linear(weight: w, bias: bias) }.scalars
+        for r in 0..<8 {
+            let one = Autograd.noGrad { x.slice(axis: 0, r, r + 1).linear(weight: w, bias: bias) }.scalars
+            #expect(one == Array(batch[(r * 384)..<((r + 1) * 384)]))
+        }
+        // OpenBLAS on the same product (called directly: flipping SmallGemm.maxRows would race other suites)
+        var blas = [Float](repeating: 0, count: 8 * 384)
+        for r in 0..<8 { for j in 0..<384 { blas[r * 384 + j] = bias.scalars[j] } }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 8, 384, 128, 1, x.scalars, 128, w.scalars, 128, 1, &blas, 384)
+        #expect(zip(batch, blas).allSatisfy { abs($0 - $1) < 1e-4 })
+    }
+
+    @Test func oneQueryAttentionMatchesDoubleSums() {
+        for (n, d, dv) in [(1, 32, 32), (7, 32, 32), (8, 32, 32), (19, 40, 36), (200, 32, 64), (3, 5, 3), (16, 8, 8)] {
+            let ld = max(d, dv) + 4
+            let q = values(d, seed: 7), k = values(n * ld, seed: 8), v = values(n * ld, seed: 9)
+            var s = [Float](repeating: 0, count: n)
+            gtr_attn_scores(q, k, ld, n, d, 0.25, &s)
+            for j in 0..<n {
+                var t = 0.0
+                for i in 0..<d { t += Double(q[i]) * Double(k[j * ld + i]) }
+                #expect(abs(Double(s[j]) - 0.25 * t) < 1e-5 * Double(d), "scores n\(n) d\(d) key \(j)")
+            }
+            let p = values(n, seed: 10)
+            var o = [Float](repeating: .nan, count: dv)
+            gtr_attn_mix(p, v, ld, n, dv, &o)
+            for i in 0..<dv {
+                var t = 0.0
+                for j in 0..<n { t += Double(p[j]) * Double(v[j * ld + i]) }
+                #expect(abs(Double(o[i]) - t) < 1e-5 * Double(n), "mix n\(n) dv\(dv) out \(i)")
+            }
+        }
+    }
+}
