@@ -11,7 +11,7 @@ import Testing
         return Tensor<Float>.uniform([n], low: -1, high: 1, rng: &rng).scalars
     }
 
-    @Test func smallGemmMatchesDoubleSums() {
+    @Test(.enabled(if: SmallGemm.vectorUnit, "the kernels' AVX2 code needs AVX2 and FMA")) func smallGemmMatchesDoubleSums() {
         for (m, n, k) in [(1, 1, 1), (1, 5, 7), (2, 3, 8), (3, 4, 13), (4, 7, 16), (5, 10, 33), (8, 384, 128), (16, 128, 384), (7, 2, 129)] {
             let lda = k + 3, ldb = k + 1, ldc = n + 2
             let a = values(m * lda, seed: 1), b = values(n * ldb, seed: 2), c0 = values(m * ldc, seed: 3)
@@ -29,7 +29,7 @@ import Testing
     }
 
     /// Each row alone, and every column block alone, gives the bits of the whole product.
-    @Test func smallGemmRowsAndColumnsAreIndependent() {
+    @Test(.enabled(if: SmallGemm.vectorUnit, "the kernels' AVX2 code needs AVX2 and FMA")) func smallGemmRowsAndColumnsAreIndependent() {
         let m = 11, n = 17, k = 45
         let a = values(m * k, seed: 4), b = values(n * k, seed: 5)
         var whole = [Float](repeating: 0, count: m * n)
@@ -66,7 +66,7 @@ import Testing
         #expect(zip(batch, blas).allSatisfy { abs($0 - $1) < 1e-4 })
     }
 
-    @Test func oneQueryAttentionMatchesDoubleSums() {
+    @Test(.enabled(if: SmallGemm.vectorUnit, "the kernels' AVX2 code needs AVX2 and FMA")) func oneQueryAttentionMatchesDoubleSums() {
         for (n, d, dv) in [(1, 32, 32), (7, 32, 32), (8, 32, 32), (19, 40, 36), (200, 32, 64), (3, 5, 3), (16, 8, 8)] {
             let ld = max(d, dv) + 4
             let q = values(d, seed: 7), k = values(n * ld, seed: 8), v = values(n * ld, seed: 9)
