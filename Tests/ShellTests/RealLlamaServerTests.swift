@@ -8,17 +8,24 @@ import Testing
 enum RealLlama {
     static let python = repoRoot.appendingPathComponent(".venv-llama/bin/python").path
     static let gguf = repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    /// The corrector test's model: the Q8_0 re-quantisation when `make model-q8` made it. At temperature 0 the
+    /// 135M model's reply format depends on the CPU's arithmetic in llama.cpp: on a Zen 3 host the Q4_1 file never
+    /// wrote the "evaluation" field in 18 states while Q8_0 did; on the Intel host Q4_1 did.
+    static var correctorGGUF: String {
+        let q8 = repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q8_0.gguf").path
+        return FileManager.default.fileExists(atPath: q8) ? q8 : gguf
+    }
     static var present: Bool { FileManager.default.isExecutableFile(atPath: python) && FileManager.default.fileExists(atPath: gguf) }
 }
 
 @Suite(.serialized, .enabled(if: RealLlama.present, "no .venv-llama or SmolLM2 GGUF: run `make real-servers`"))
 struct RealLlamaServerTests {
     /// Starts llama.cpp's server with `key` on a free port; the caller stops it with the returned closure.
-    func startServer(key: String) throws -> (port: Int, stop: () -> Void) {
+    func startServer(key: String, model: String = RealLlama.gguf) throws -> (port: Int, stop: () -> Void) {
         let port = Int.random(in: 20_000...40_000)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: RealLlama.python)
-        server.arguments = ["-m", "llama_cpp.server", "--model", RealLlama.gguf, "--host", "127.0.0.1", "--port", String(port),
+        server.arguments = ["-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", String(port),
                             "--n_threads", "1", "--n_ctx", "2048", "--api_key", key]
         server.standardOutput = FileHandle.nullDevice; server.standardError = FileHandle.nullDevice
         try server.run()
@@ -39,20 +46,28 @@ struct RealLlamaServerTests {
     }
 
     @Test func theChatCorrectorGetsRealVerdictsAndNoKeyLeaks() throws {
-        let home = tempDir()
-        let key = "sk-real-\(UUID().uuidString)"
-        let (port, stop) = try startServer(key: key)
-        defer { stop() }
-        var script = "corrector use chat url=http://127.0.0.1:\(port)/v1 model=smollm2 key_env=GTR_REAL_KEY images=auto timeout=120\n"
-        for seed in 3...8 { script += "env points24 seed=\(seed)\nthink\ncorrect\n" }
-        script += "corrector stats\n"
-        let r = try runGTR([], input: script, home: home, extraEnv: ["GTR_REAL_KEY": key])
-        let verdicts = r.stdout.components(separatedBy: "verdict: YES").count + r.stdout.components(separatedBy: "verdict: NO").count - 2
-        print("real llama.cpp server: \(verdicts) verdict(s) over 6 states")
-        #expect(verdicts >= 1, "\(r.stdout.suffix(2000)) \(r.stderr.suffix(500))")
-        #expect(r.stdout.contains("refused an image part") || r.stderr.contains("refused an image part"))
-        // The key appears nowhere: output, errors, the database and its WAL.
-        try expectNoKey(key, in: r, home: home)
+        // Q8_0 first, then Q4_1 if Q8_0 gave no verdict (see `correctorGGUF`); every run is checked for key leaks.
+        var tried: [String] = [], last = ""
+        let models = RealLlama.correctorGGUF == RealLlama.gguf ? [RealLlama.gguf] : [RealLlama.correctorGGUF, RealLlama.gguf]
+        for model in models {
+            let home = tempDir()
+            let key = "sk-real-\(UUID().uuidString)"
+            let (port, stop) = try startServer(key: key, model: model)
+            defer { stop() }
+            var script = "corrector use chat url=http://127.0.0.1:\(port)/v1 model=smollm2 key_env=GTR_REAL_KEY images=auto timeout=120\n"
+            for seed in 3...10 { script += "env points24 seed=\(seed)\nthink\ncorrect\n" }
+            script += "corrector stats\n"
+            let r = try runGTR([], input: script, home: home, extraEnv: ["GTR_REAL_KEY": key])
+            let verdicts = r.stdout.components(separatedBy: "verdict: YES").count + r.stdout.components(separatedBy: "verdict: NO").count - 2
+            let name = (model as NSString).lastPathComponent
+            print("real llama.cpp server (\(name)): \(verdicts) verdict(s) over 8 states")
+            #expect(r.stdout.contains("refused an image part") || r.stderr.contains("refused an image part"))
+            // The key appears nowhere: output, errors, the database and its WAL.
+            try expectNoKey(key, in: r, home: home)
+            if verdicts >= 1 { return }
+            tried.append(name); last = "\(r.stdout.suffix(2000)) \(r.stderr.suffix(500))"
+        }
+        Issue.record("no YES/NO verdict from \(tried.joined(separator: " or ")): \(last)")
     }
 
     /// Issue 17 §6: the real server as the agent (`model connect`): the image probe finds the text-only template,
