@@ -50,6 +50,18 @@ enum AgentBench {
         return out
     }
 
+    /// Milliseconds per round of greedy generation of the 8 inputs at batch `batch` (for a sampling profiler).
+    static func generationLoop(batch: Int, rounds: Int) throws -> Double {
+        let (m, _) = try model()
+        let xs = try inputs()
+        let g = GenerationConfig(temperature: 0, maxNewTokens: 64, greedy: true)
+        let t = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<rounds {
+            for start in stride(from: 0, to: 8, by: batch) { _ = try m.generate(Array(xs[start..<min(8, start + batch)]), config: g) }
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6 / Double(rounds)
+    }
+
     /// SFT samples/s on 256 Points24 expert steps, batch 16, one epoch (after a warm-up epoch).
     static func sftRate() throws -> Double {
         let (m, _) = try model()

@@ -169,6 +169,13 @@ if args.count > 1 && args[1] == "profile-generate" {
     exit(0)
 }
 
+if args.count > 2 && args[1] == "gen-loop" {
+    // `gen-loop B R`: R greedy generations of AgentBench's 8 inputs at batch B, for a sampling profiler; prints ms per round.
+    let batch = Int(args[2]) ?? 8, rounds = args.count > 3 ? Int(args[3]) ?? 20 : 20
+    print(String(format: "%.2f ms per round", try AgentBench.generationLoop(batch: batch, rounds: rounds)))
+    exit(0)
+}
+
 if args.count > 1 && args[1] == "linear-shapes" {
     // µs per `Tensor.linear` call at decoding shapes (no graph), against the bare GEMM inside it.
     var rng = TensorRNG(seed: 3)

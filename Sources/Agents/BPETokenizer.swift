@@ -27,6 +27,8 @@ public struct BPETokenizer: Codable, Sendable, Equatable {
     /// The byte string of every id (specials are empty).
     private var pieces: [[UInt8]] = []
     private var ranks: [Int64: Int32] = [:]
+    /// Ids of chunks already encoded (a prompt is the same text at every step); made fresh with the merges.
+    private var memo = ChunkMemo()
 
     enum CodingKeys: String, CodingKey { case merges }
 
@@ -53,6 +55,7 @@ public struct BPETokenizer: Codable, Sendable, Equatable {
     private mutating func rebuild() throws {
         pieces = Array(repeating: [], count: BPETokenizer.byteBase) + (0..<256).map { [UInt8($0)] }
         ranks = [:]
+        memo = ChunkMemo()
         for (i, m) in merges.enumerated() {
             let id = Int32(pieces.count)
             guard m.count == 2, m.allSatisfy({ $0 >= Int32(BPETokenizer.byteBase) && $0 < id }) else {
@@ -126,6 +129,14 @@ public struct BPETokenizer: Codable, Sendable, Equatable {
     }
 
     private func encodeChunk(_ c: ArraySlice<UInt8>) -> [Int32] {
+        if let ids = memo[c] { return ids }
+        let ids = mergeChunk(c)
+        memo[c] = ids
+        return ids
+    }
+
+    /// BPE on one chunk: repeatedly joins the adjacent pair of lowest merge rank.
+    private func mergeChunk(_ c: ArraySlice<UInt8>) -> [Int32] {
         var ids = c.map { Int32($0) + Int32(BPETokenizer.byteBase) }
         while ids.count > 1 {
             var bestRank = Int32.max, bestAt = -1
@@ -171,5 +182,24 @@ public struct BPETokenizer: Codable, Sendable, Equatable {
         var n = 0
         for id in ids { n += bytes(id).count; offs.append(n) }
         return offs
+    }
+}
+
+/// Chunk bytes → ids, shared by copies of one tokenizer (they have the same merges) and safe across threads.
+/// Bounded: emptied when it reaches `capacity` chunks, so free text cannot grow it without limit.
+final class ChunkMemo: @unchecked Sendable {
+    static let capacity = 1 << 14
+    /// Keys are copies, so that an entry does not keep the whole text its chunk was cut from alive.
+    private var ids: [[UInt8]: [Int32]] = [:]
+    private let lock = NSLock()
+
+    subscript(chunk: ArraySlice<UInt8>) -> [Int32]? {
+        get { let key = Array(chunk); lock.lock(); defer { lock.unlock() }; return ids[key] }
+        set {
+            let key = Array(chunk)
+            lock.lock(); defer { lock.unlock() }
+            if ids.count >= ChunkMemo.capacity { ids.removeAll(keepingCapacity: true) }
+            ids[key] = newValue
+        }
     }
 }

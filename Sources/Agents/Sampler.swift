@@ -4,8 +4,10 @@ import Tensors
 
 /// Draws one token from tempered logits with the behaviour-only filters of `GenerationConfig`.
 enum Sampler {
-    /// z: tempered logits (V). Returns the id and log of the probability it was drawn with.
-    static func draw(_ z0: [Float], generated: [Int32], config g: GenerationConfig, rng: inout SeededRNG) -> (id: Int, behaviourLogProb: Float) {
+    /// z: tempered logits (V). Returns the id and the log of the probability it was drawn with; nil when that
+    /// distribution is the tempered softmax itself (greedy without a repetition penalty), whose log-prob the
+    /// caller scores anyway.
+    static func draw(_ z0: [Float], generated: [Int32], config g: GenerationConfig, rng: inout SeededRNG) -> (id: Int, behaviourLogProb: Float?) {
         var z = z0
         let v = z.count
         // CTRL / HF repetition penalty on tokens already generated: positive logits divided, negative multiplied
@@ -15,12 +17,21 @@ enum Sampler {
                 z[i] = z[i] > 0 ? z[i] / g.repetitionPenalty : z[i] * g.repetitionPenalty
             }
         }
+        if g.greedy {
+            var best = 0
+            for i in 1..<v where z[i] > z[best] { best = i }
+            if g.repetitionPenalty == 1 { return (best, nil) }
+        }
         var mx = -Float.infinity
         for x in z where x > mx { mx = x }
-        var p = [Double](repeating: 0, count: v)
+        // p = softmax(z): exponentials eight lanes at a time, normalised in Double
+        var e = [Float](repeating: 0, count: v)
+        for i in 0..<v { e[i] = z[i] - mx }
+        e.withUnsafeMutableBufferPointer { SIMDMath.exp($0.baseAddress!, $0.baseAddress!, v) }
         var s = 0.0
-        for i in 0..<v { p[i] = Foundation.exp(Double(z[i] - mx)); s += p[i] }
-        for i in 0..<v { p[i] /= s }
+        for i in 0..<v { s += Double(e[i]) }
+        var p = [Double](repeating: 0, count: v)
+        for i in 0..<v { p[i] = Double(e[i]) / s }
         if g.greedy {
             var best = 0
             for i in 1..<v where z[i] > z[best] { best = i }
@@ -86,7 +97,7 @@ final class SamplingRows: @unchecked Sendable {
                 guard z.allSatisfy({ $0.isFinite }) else { row.nonFinite = true; row.done = true; return }
                 let tok = Sampler.draw(z, generated: row.ids, config: config, rng: &row.rng)
                 let (lp, en) = z.withUnsafeBufferPointer { TinyVLM.logProbAndEntropy($0.baseAddress!, v, target: tok.id) }
-                row.ids.append(Int32(tok.id)); row.lps.append(lp); row.blps.append(tok.behaviourLogProb); row.ents.append(en)
+                row.ids.append(Int32(tok.id)); row.lps.append(lp); row.blps.append(tok.behaviourLogProb ?? lp); row.ents.append(en)
                 row.next = tok.id
                 if tok.id == eos { row.done = true }
             }

@@ -99,8 +99,13 @@ extension TinyVLM: TrainablePolicy {
     static func logProbAndEntropy(_ z: UnsafePointer<Float>, _ v: Int, target: Int) -> (Float, Float) {
         var mx = -Float.infinity
         for i in 0..<v where z[i] > mx { mx = z[i] }
+        // e = exp(z − max), eight lanes at a time; sums in Double
+        let e = UnsafeMutablePointer<Float>.allocate(capacity: v)
+        defer { e.deallocate() }
+        for i in 0..<v { e[i] = z[i] - mx }
+        SIMDMath.exp(e, e, v)
         var s: Double = 0, sz: Double = 0
-        for i in 0..<v { let e = Double(Foundation.exp(z[i] - mx)); s += e; sz += e * Double(z[i] - mx) }
+        for i in 0..<v { let ei = Double(e[i]); s += ei; sz += ei * Double(z[i] - mx) }
         let lse = Double(mx) + Foundation.log(s)
         // H = lse − E[z]
         let entropy = Float(lse - (sz / s + Double(mx)))
