@@ -26,7 +26,7 @@ if args.count > 1 && args[1] == "session-log" {
         let sh = SessionLogBench.shell(logging: args[2] == "on", home: home)
         let r = SessionLogBench.run(sh, SessionLogBench.steps)
         sh.close()
-        print(String(format: "%.3f s wall, %.3f s CPU", r.wall, r.cpu))
+        print(String(format: "%.3f s wall, %.3f s shell-thread CPU, %.3f s process CPU", r.wall, r.cpu, r.process))
     } else {
         for r in SessionLogBench.rows(home: home) { print("| \(r.0) | \(r.1) | \(r.2) |") }
     }

@@ -118,8 +118,13 @@ public struct CommandRecord: Sendable {
 /// The SQLite session log: one database file, WAL mode, versioned schema.
 ///
 /// Every row, the session's own row included, goes through one queue. The queue is committed in one transaction
-/// per completed top-level command, at the end of every episode, every `flushInterval` seconds and every
-/// `batchSize` rows inside a long command, so a kill -9 loses at most the unfinished episode. The session row is
+/// per completed top-level command, every `flushInterval` seconds and every `batchSize` rows inside a long
+/// command, and for finished episodes: they are committed before the shell prints anything (`commitFinished`)
+/// and otherwise at most `episodeCommitDelay` seconds after they end (a timer on the log's own queue). So what a
+/// user has seen finish is always in the database, and a kill -9 loses at most the unfinished episode and those
+/// that ended in the last `episodeCommitDelay` seconds with nothing printed since. Grouping matters for silent
+/// scripts of short episodes: a commit writes each page it touches to the WAL (four for an episode: the steps,
+/// their index, the episode and its key), which cost more than the steps themselves (issue 14). The session row is
 /// written in the same transaction as the first rows that follow it, and rows take the session's id only when
 /// they are written: nothing is ever logged under an id the `sessions` table does not hold.
 ///
@@ -172,6 +177,13 @@ public final class SessionLog: @unchecked Sendable {
     private var lastFlush: Double
     private var retryAt = 0.0
     private var backoff = 0.0
+    /// The longest a finished episode stays uncommitted while nothing is printed; 0 commits each at its end.
+    public var episodeCommitDelay = 0.05
+    /// When the oldest finished, uncommitted episode ended (nil: none).
+    private var finishedSince: Double?
+    /// Runs the `episodeCommitDelay` timer.
+    private let timerQueue = DispatchQueue(label: "gtr.session-log.timer")
+    private var closed = false
 
     /// - Parameter maxPageCount: a size cap in pages (tests use it to simulate a full disk).
     public init(path: String, info: SessionInfo, maxPageCount: Int? = nil, fallbackDirectories: [String] = [NSTemporaryDirectory()]) {
@@ -318,12 +330,30 @@ public final class SessionLog: @unchecked Sendable {
             let extra = pending.count - maxPending
             pending.removeFirst(extra); droppedRows += extra
         }
-        if pending.count >= batchSize || Date().timeIntervalSince1970 - lastFlush >= flushInterval { flush() }
+        let now = Date().timeIntervalSince1970
+        let finishedWaited = finishedSince.map { now - $0 >= episodeCommitDelay } ?? false
+        if pending.count >= batchSize || now - lastFlush >= flushInterval || finishedWaited { flush() }
     }
 
     /// Commits every queued row, and the session row if it is not written yet, in one transaction. Safe to call
     /// often: while the database is failing, attempts are spaced by the back-off and the others return at once.
     public func flush() { flush(force: false) }
+
+    /// An episode has ended (its rows are queued): it is committed at the next `commitFinished`, the next flush,
+    /// or `episodeCommitDelay` seconds from now, whichever comes first.
+    public func episodeFinished() {
+        lock.lock(); defer { lock.unlock() }
+        if episodeCommitDelay <= 0 { flush(force: false); return }
+        guard finishedSince == nil, !closed else { return }
+        finishedSince = Date().timeIntervalSince1970
+        timerQueue.asyncAfter(deadline: .now() + episodeCommitDelay) { [weak self] in self?.commitFinished() }
+    }
+
+    /// Commits now if a finished episode is still uncommitted (the shell calls it before it prints); cheap if not.
+    public func commitFinished() {
+        lock.lock(); defer { lock.unlock() }
+        if finishedSince != nil, !closed { flush(force: false) }
+    }
 
     private func flush(force: Bool) {
         lock.lock(); defer { lock.unlock() }
@@ -372,6 +402,7 @@ public final class SessionLog: @unchecked Sendable {
             writtenSessionID = id
             sessionWritten = true
             pending.removeAll(keepingCapacity: true)
+            finishedSince = nil
             queuedViolation = false
             backoff = 0
             if !healthy { healthy = true; if warned { onWarning("session log \(path) recovered; queued rows written") }; warned = false }
@@ -542,6 +573,7 @@ public final class SessionLog: @unchecked Sendable {
         if !pending.isEmpty || !sessionWritten { saveUnwritten() }
         statements.removeAll()
         db?.close(); db = nil
+        closed = true; finishedSince = nil
     }
 
     /// The queued rows as one self-contained SQL script: the schema (every statement is IF NOT EXISTS), the

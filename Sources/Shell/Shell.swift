@@ -148,9 +148,10 @@ public final class Shell {
         }
     }
 
+    /// Output commits the session log's finished episodes first: an episode a user has seen end is in the log.
     func out(_ s: String) {
         capture(s + "\n")
-        if config.echo { FileHandle.standardOutput.write(Data((endLiveBar() + s + "\n").utf8)) }
+        if config.echo { log?.commitFinished(); FileHandle.standardOutput.write(Data((endLiveBar() + s + "\n").utf8)) }
     }
 
     /// A newline when a progress bar is drawn in place on the current line (output then starts on its own line).
@@ -162,12 +163,12 @@ public final class Shell {
 
     func warn(_ s: String) {
         capture("warning: " + s + "\n")
-        if config.echo { FileHandle.standardError.write(Data((endLiveBar() + "warning: " + s + "\n").utf8)) }
+        if config.echo { log?.commitFinished(); FileHandle.standardError.write(Data((endLiveBar() + "warning: " + s + "\n").utf8)) }
     }
 
     func errorLine(_ s: String) {
         capture("error: " + s + "\n")
-        if config.echo { FileHandle.standardError.write(Data((endLiveBar() + config.style.red("error: ") + s + "\n").utf8)) }
+        if config.echo { log?.commitFinished(); FileHandle.standardError.write(Data((endLiveBar() + config.style.red("error: ") + s + "\n").utf8)) }
     }
 
     // MARK: prompt

@@ -21,7 +21,7 @@ final class ShellEpisodeSink: EpisodeSink {
 
     func episodeEnded(_ episode: Int, return r: Double, length: Int) {
         shell.log?.endEpisode(episode, return: r, length: length)
-        shell.log?.flush()  // a finished episode is committed at once (a kill -9 keeps it)
+        shell.log?.episodeFinished()  // committed before the next output, and within the log's episodeCommitDelay
     }
 }
 
