@@ -192,9 +192,9 @@ public final class TinyVLM: Module, Policy {
         let b = prompts.count, v = config.transformer.vocabSize, d = config.transformer.dModel
         let (x, pads) = embed(patches: pts, texts: prompts, leftPad: true)
         let cache = KVCache(layers: config.transformer.layers, reserve: x.shape[1] + budget)
-        var h = OpProfile.region("generate: prefill") { decoder.hidden(x, cache: cache, keyStart: pads) }  // (B, T0, C)
-        let t0 = x.shape[1]
-        var last = h.slice(axis: 1, t0 - 1, t0).reshape([b, d])
+        // the prompt fills the cache; only its last position's hidden state is needed: (B, 1, C)
+        var h = OpProfile.region("generate: prefill") { decoder.hidden(x, cache: cache, keyStart: pads, lastOnly: true) }
+        var last = h.reshape([b, d])
         let values = valueHead(last).scalars
         let sampling = SamplingRows(count: b, config: g, eos: Int(BPETokenizer.eos), idle: Int(BPETokenizer.pad))
         for _ in 0..<budget {

@@ -107,21 +107,26 @@ public final class SelfAttention: Module {
         o = try Linear(cfg.heads * hd, cfg.dModel, bias: cfg.bias, key: prefix + ".o", source: source)
     }
     /// x: (B, T, C) → (B, T, C); with a cache, T new positions attend to everything cached before them.
-    /// `keyStart` masks each row's left padding (see `Tensor.attention`).
-    public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0, keyStart: [Int]? = nil) -> Tensor<Float> {
+    /// `keyStart` masks each row's left padding (see `Tensor.attention`). With `lastOnly`, keys and values are
+    /// made for all T positions but only the last one queries: → (B, 1, C).
+    public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0, keyStart: [Int]? = nil,
+                               lastOnly: Bool = false) -> Tensor<Float> {
         let b = x.shape[0], t = x.shape[1], hd = cfg.headDim
+        let tq = lastOnly ? 1 : t
+        let xq = lastOnly ? x.slice(axis: 1, t - 1, t).contiguous() : x  // (B, tq, C)
         // (B, T, H·D) → (B, H, T, D) as views
-        var qh = q(x).reshape([b, t, cfg.heads, hd]).transpose(1, 2)
+        var qh = q(xq).reshape([b, tq, cfg.heads, hd]).transpose(1, 2)
         var kh = k(x).reshape([b, t, cfg.kvHeads, hd]).transpose(1, 2)
         var vh = v(x).reshape([b, t, cfg.kvHeads, hd]).transpose(1, 2)
         let past = cache?.length(layer: layer) ?? 0
         if cfg.positions == .rope {
-            qh = qh.rope(base: cfg.ropeBase, positionOffset: past, pairing: cfg.ropePairing)
+            qh = qh.rope(base: cfg.ropeBase, positionOffset: past + t - tq, pairing: cfg.ropePairing)
             kh = kh.rope(base: cfg.ropeBase, positionOffset: past, pairing: cfg.ropePairing)
         }
         if let cache { (kh, vh) = cache.append(layer: layer, keys: kh, values: vh) }
+        // causal: query i of tq sees the keys up to its own position, past + t − tq + i
         let y = Tensor.attention(q: qh, k: kh, v: vh, causal: true, keyStart: keyStart)
-        return o(y.transpose(1, 2).reshape([b, t, cfg.heads * hd]))
+        return o(y.transpose(1, 2).reshape([b, tq, cfg.heads * hd]))
     }
     public func namedParameters() -> [(String, Parameter)] {
         prefixed("q", q) + prefixed("k", k) + prefixed("v", v) + prefixed("o", o)
@@ -167,9 +172,12 @@ public final class TransformerBlock: Module {
         norm2 = try loadNorm(cfg, prefix + ".norm2", source); mlp = try FeedForward(cfg, prefix: prefix + ".mlp", source: source)
         normFn = { m, x in (m as? LayerNorm)?(x) ?? (m as! RMSNorm)(x) }
     }
-    /// Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(·)).
-    public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0, keyStart: [Int]? = nil) -> Tensor<Float> {
-        let h = x + attn(normFn(norm1, x), cache: cache, layer: layer, keyStart: keyStart)
+    /// Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(·)). With `lastOnly` only the last position
+    /// goes on past attention (all positions still fill the cache): (B, T, C) → (B, 1, C).
+    public func callAsFunction(_ x: Tensor<Float>, cache: KVCache? = nil, layer: Int = 0, keyStart: [Int]? = nil,
+                               lastOnly: Bool = false) -> Tensor<Float> {
+        let a = attn(normFn(norm1, x), cache: cache, layer: layer, keyStart: keyStart, lastOnly: lastOnly)
+        let h = (lastOnly ? x.slice(axis: 1, x.shape[1] - 1, x.shape[1]) : x) + a
         return h + mlp(normFn(norm2, h))
     }
     public func namedParameters() -> [(String, Parameter)] {
@@ -222,9 +230,13 @@ public final class DecoderTransformer: Module {
     }
 
     /// Hidden states (B, T, C) before the LM head, for value heads and for callers that add inputs of their own.
-    public func hidden(_ x: Tensor<Float>, cache: KVCache? = nil, keyStart: [Int]? = nil) -> Tensor<Float> {
+    /// `lastOnly` (a prompt filling a cache): only the last position's, (B, 1, C); the last block skips the
+    /// queries, attention output, MLP and norms of the others, whose keys and values are all the cache needs.
+    public func hidden(_ x: Tensor<Float>, cache: KVCache? = nil, keyStart: [Int]? = nil, lastOnly: Bool = false) -> Tensor<Float> {
         var h = x
-        for (i, blk) in blocks.enumerated() { h = blk(h, cache: cache, layer: i, keyStart: keyStart) }
+        for (i, blk) in blocks.enumerated() {
+            h = blk(h, cache: cache, layer: i, keyStart: keyStart, lastOnly: lastOnly && i == blocks.count - 1)
+        }
         return (finalNorm as? LayerNorm)?(h) ?? (finalNorm as! RMSNorm)(h)
     }
 

@@ -58,4 +58,28 @@ import Testing
         #expect(cache.length == 6)
         for (a, b) in zip(full, incremental) { #expect(abs(a - b) < 1e-4) }
     }
+
+    /// A prompt filling a cache with `lastOnly`: the last position's hidden state is the full forward's, with left
+    /// padding masked per row, and the positions after it continue exactly as after a full prompt.
+    @Test func lastOnlyPrefillMatchesTheFullForward() {
+        var cfg = TransformerConfig(vocabSize: 13, dModel: 16, layers: 3, heads: 4, kvHeads: 2, maxSequence: 16)
+        cfg.positions = .rope; cfg.norm = .rms; cfg.activation = .swiglu
+        let m = DecoderTransformer(cfg, seed: 5)
+        let ids = [1, 5, 7, 2, 9, 4, 3, 8, 0, 6, 11, 12]  // (B=2, T=6)
+        let pads = [0, 2]
+        func run(lastOnly: Bool) -> (last: [Float], next: [Float]) {
+            Autograd.noGrad {
+                let cache = KVCache(layers: 3)
+                let h = m.hidden(m.embedTokens(ids, batch: 2), cache: cache, keyStart: pads, lastOnly: lastOnly)  // (2, T or 1, C)
+                let t = h.shape[1]
+                let last = h.slice(axis: 1, t - 1, t).contiguous().scalars
+                let next = m.hidden(m.embedTokens([10, 3], batch: 2, offset: 6), cache: cache, keyStart: pads).scalars
+                return (last, next)
+            }
+        }
+        let full = run(lastOnly: false), pruned = run(lastOnly: true)
+        #expect(full.last.count == pruned.last.count && full.next.count == pruned.next.count)
+        for (a, b) in zip(full.last, pruned.last) { #expect(abs(a - b) < 1e-5) }
+        for (a, b) in zip(full.next, pruned.next) { #expect(abs(a - b) < 1e-5) }
+    }
 }
