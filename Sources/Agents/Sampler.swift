@@ -17,8 +17,8 @@ enum Sampler {
                 z[i] = z[i] > 0 ? z[i] / g.repetitionPenalty : z[i] * g.repetitionPenalty
             }
         }
+        var best = 0
         if g.greedy {
-            var best = 0
             for i in 1..<v where z[i] > z[best] { best = i }
             if g.repetitionPenalty == 1 { return (best, nil) }
         }
@@ -32,11 +32,7 @@ enum Sampler {
         for i in 0..<v { s += Double(e[i]) }
         var p = [Double](repeating: 0, count: v)
         for i in 0..<v { p[i] = Double(e[i]) / s }
-        if g.greedy {
-            var best = 0
-            for i in 1..<v where z[i] > z[best] { best = i }
-            return (best, Float(Foundation.log(max(p[best], 1e-300))))
-        }
+        if g.greedy { return (best, Float(Foundation.log(max(p[best], 1e-300)))) }
         // nucleus: the smallest set of most likely tokens whose mass reaches topP, renormalised
         if g.topP < 1 {
             let order = (0..<v).sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
