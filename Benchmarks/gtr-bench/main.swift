@@ -22,7 +22,10 @@ if args.count > 1 && args[1] == "session-log" {
     // Only the session-log rows; `session-log on|off` runs 10,000 steps in one shell (for a profiler).
     let home = FileManager.default.temporaryDirectory.appendingPathComponent("gtr-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-    if args.count > 2 {
+    if args.count > 2 && args[2] == "raw" {
+        // the log alone at several commit delays (0: a commit per episode; 600: only the 1,000-row batches)
+        for d in [0.0, 0.05, 600] { print(String(format: "delay %.3g s: %.2f µs per logged step", d, SessionLogBench.raw(delay: d))) }
+    } else if args.count > 2 {
         let sh = SessionLogBench.shell(logging: args[2] == "on", home: home)
         let r = SessionLogBench.run(sh, SessionLogBench.steps)
         sh.close()

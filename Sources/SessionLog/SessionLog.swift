@@ -139,7 +139,7 @@ public final class SessionLog: @unchecked Sendable {
     public static var schemaVersion: Int64 { Int64(migrations.count) }
     public let path: String
     /// The session's id in the database; 0 until the session row has been written.
-    public var sessionID: Int64 { lock.lock(); defer { lock.unlock() }; return writtenSessionID }
+    public var sessionID: Int64 { writeLock.lock(); defer { writeLock.unlock() }; return writtenSessionID }
     public private(set) var healthy = true
     public var onWarning: (String) -> Void = { FileHandle.standardError.write(Data(("warning: " + $0 + "\n").utf8)) }
     public var batchSize = 1000
@@ -159,7 +159,17 @@ public final class SessionLog: @unchecked Sendable {
     public private(set) var savedTo: String?
 
     private var db: SQLiteConnection?
+    /// Guards the queue (`pending` and the state beside it); held only for moments, never while SQLite writes.
     private let lock = NSRecursiveLock()
+    /// Guards the connection and one transaction at a time. Taken before `lock`, never after it: a writer takes the
+    /// oldest queued rows under both, then writes them holding only this one, so rows reach the database in
+    /// queue order while the shell goes on queueing.
+    private let writeLock = NSRecursiveLock()
+    /// A commit of finished episodes is scheduled on the log's queue.
+    private var writerKicked = false
+    /// Where the last begun episode's row waits in `pending`: its end is folded into that row while it is still
+    /// queued (one INSERT instead of an INSERT and an UPDATE). Cleared whenever rows leave the queue.
+    private var queuedBegin: (episode: Int, index: Int)?
     /// A queued row; `sessionArg` is the index of its argument that takes the session's id when it is written.
     private struct Row { var sql: String; var args: [SQLValue]; var sessionArg: Int? }
     private var pending: [Row] = []
@@ -184,6 +194,7 @@ public final class SessionLog: @unchecked Sendable {
     /// Runs the `episodeCommitDelay` timer.
     private let timerQueue = DispatchQueue(label: "gtr.session-log.timer")
     private var closed = false
+    private var timerArmed = false
 
     /// - Parameter maxPageCount: a size cap in pages (tests use it to simulate a full disk).
     public init(path: String, info: SessionInfo, maxPageCount: Int? = nil, fallbackDirectories: [String] = [NSTemporaryDirectory()]) {
@@ -322,17 +333,33 @@ public final class SessionLog: @unchecked Sendable {
     }
 
     /// Queues a row. `sessionArg` is the index of the argument that holds the session id (filled in when written).
-    private func enqueue(_ sql: String, _ args: [SQLValue], sessionArg: Int?, passesChecks: Bool = true) {
-        lock.lock(); defer { lock.unlock() }
+    private func enqueue(_ sql: String, _ args: [SQLValue], sessionArg: Int?, passesChecks: Bool = true, beginsEpisode: Int? = nil) {
+        lock.lock()
         if !passesChecks { queuedViolation = true }
         pending.append(Row(sql: sql, args: args, sessionArg: sessionArg))
+        trimPending()
+        if let e = beginsEpisode { queuedBegin = (e, pending.count - 1) }
+        let now = Date().timeIntervalSince1970
+        let due = pending.count >= batchSize || now - lastFlush >= flushInterval
+        // Finished episodes of a busy caller are handed to the log's queue at half the delay: the commit runs on
+        // the other core while the caller goes on (the timer only serves idle spells).
+        let kick = !due && !writerKicked && !closed && healthy && (finishedSince.map { now - $0 >= episodeCommitDelay / 2 } ?? false)
+        if kick { writerKicked = true }
+        lock.unlock()
+        if due {
+            flush()
+        } else if kick {
+            timerQueue.async { [weak self] in self?.flush(force: false, unlessClosed: true) }
+        }
+    }
+
+    /// Drops the oldest queued rows beyond `maxPending` (counted). Called holding `lock`.
+    private func trimPending() {
         if pending.count > maxPending {
+            queuedBegin = nil
             let extra = pending.count - maxPending
             pending.removeFirst(extra); droppedRows += extra
         }
-        let now = Date().timeIntervalSince1970
-        let finishedWaited = finishedSince.map { now - $0 >= episodeCommitDelay } ?? false
-        if pending.count >= batchSize || now - lastFlush >= flushInterval || finishedWaited { flush() }
     }
 
     /// Commits every queued row, and the session row if it is not written yet, in one transaction. Safe to call
@@ -342,29 +369,55 @@ public final class SessionLog: @unchecked Sendable {
     /// An episode has ended (its rows are queued): it is committed at the next `commitFinished`, the next flush,
     /// or `episodeCommitDelay` seconds from now, whichever comes first.
     public func episodeFinished() {
-        lock.lock(); defer { lock.unlock() }
         if episodeCommitDelay <= 0 { flush(force: false); return }
+        lock.lock(); defer { lock.unlock() }
         guard finishedSince == nil, !closed else { return }
         finishedSince = Date().timeIntervalSince1970
-        timerQueue.asyncAfter(deadline: .now() + episodeCommitDelay) { [weak self] in self?.commitFinished() }
+        if !timerArmed { armTimer(after: episodeCommitDelay) }
+    }
+
+    /// The timer commits the finished episodes that have waited the whole delay (the busy shell has usually
+    /// committed them at half of it) and otherwise waits for the oldest one's turn.
+    private func armTimer(after seconds: Double) {
+        timerArmed = true
+        timerQueue.asyncAfter(deadline: .now() + seconds) { [weak self] in
+            guard let self else { return }
+            self.lock.lock()
+            self.timerArmed = false
+            guard let since = self.finishedSince, !self.closed else { self.lock.unlock(); return }
+            let waited = Date().timeIntervalSince1970 - since
+            let due = waited >= self.episodeCommitDelay * 0.999
+            if !due { self.armTimer(after: self.episodeCommitDelay - waited) }
+            self.lock.unlock()
+            if due { self.flush(force: false, unlessClosed: true) }
+        }
     }
 
     /// Commits now if a finished episode is still uncommitted (the shell calls it before it prints); cheap if not.
     public func commitFinished() {
-        lock.lock(); defer { lock.unlock() }
-        if finishedSince != nil, !closed { flush(force: false) }
+        lock.lock()
+        let waiting = finishedSince != nil && !closed
+        lock.unlock()
+        if waiting { flush(force: false) }
     }
 
-    private func flush(force: Bool) {
-        lock.lock(); defer { lock.unlock() }
+    /// Takes every queued row under both locks, then writes them holding only `writeLock`; rows that fail go back
+    /// to the front of the queue. `unlessClosed`: the log's own queue, which must not write after `close`.
+    private func flush(force: Bool, unlessClosed: Bool = false) {
+        writeLock.lock(); defer { writeLock.unlock() }
+        lock.lock()
         let now = Date().timeIntervalSince1970
         lastFlush = now
-        guard !pending.isEmpty || !sessionWritten else { return }
-        if !healthy && !force && now < retryAt { return }
+        writerKicked = false
+        guard !(unlessClosed && closed), !pending.isEmpty || !sessionWritten, healthy || force || now >= retryAt else { lock.unlock(); return }
+        let batch = pending, violation = queuedViolation, finished = finishedSince
+        pending.removeAll(keepingCapacity: true)
+        queuedViolation = false; finishedSince = nil; queuedBegin = nil
+        lock.unlock()
         do {
             let c = try connection()
             // Skip SQLite's CHECK lists while every queued row passed the same lists here (see `checkedLists`).
-            let skipChecks = !queuedViolation
+            let skipChecks = !violation
             if skipChecks != checksSkipped {
                 try c.exec("PRAGMA ignore_check_constraints=\(skipChecks ? "ON" : "OFF")")
                 checksSkipped = skipChecks
@@ -379,7 +432,7 @@ public final class SessionLog: @unchecked Sendable {
                 // Runs of rows share one statement (a step per act): comparing with the last one's SQL, the same
                 // string literal, is cheap where hashing it for the cache is not.
                 var last: (sql: String, statement: SQLiteStatement)?
-                for row in pending {
+                for row in batch {
                     let s: SQLiteStatement
                     if let l = last, l.sql == row.sql {
                         s = l.statement
@@ -401,12 +454,17 @@ public final class SessionLog: @unchecked Sendable {
             }
             writtenSessionID = id
             sessionWritten = true
-            pending.removeAll(keepingCapacity: true)
-            finishedSince = nil
-            queuedViolation = false
             backoff = 0
             if !healthy { healthy = true; if warned { onWarning("session log \(path) recovered; queued rows written") }; warned = false }
         } catch {
+            // the batch goes back in front of whatever was queued meanwhile
+            lock.lock()
+            pending = batch + pending
+            queuedBegin = nil
+            trimPending()
+            if violation { queuedViolation = true }
+            if let finished { finishedSince = min(finished, finishedSince ?? finished) }
+            lock.unlock()
             fail(error)
             if !((error as? SQLiteError)?.isBusy ?? false) { dropConnection() }
             backoff = min(30, max(0.5, backoff * 2))
@@ -432,6 +490,7 @@ public final class SessionLog: @unchecked Sendable {
 
     /// One update's metrics, committed at once (the trainer's thread calls this; a kill -9 keeps every finished update).
     public func logTrainingMetrics(run: Int, update: Int, values: [String: Double]) {
+        writeLock.lock(); defer { writeLock.unlock() }
         lock.lock(); defer { lock.unlock() }
         let now = Date().timeIntervalSince1970
         for (k, v) in values.sorted(by: { $0.key < $1.key }) {
@@ -488,12 +547,27 @@ public final class SessionLog: @unchecked Sendable {
 
     public func beginEpisode(_ episode: Int, env: String, seed: UInt64?, options: String) {
         if let seed { seeds.append(seed) }
-        enqueue("INSERT OR REPLACE INTO episodes(session_id, episode, env, seed, options, started_at) VALUES (?,?,?,?,?,?)",
-                [.null, .int(Int64(episode)), .text(env), seed.map { .int(Int64(bitPattern: $0)) } ?? .null,
-                 .text(options), .real(Date().timeIntervalSince1970)], sessionArg: 0)
+        enqueue(Self.beginEpisodeSQL, [.null, .int(Int64(episode)), .text(env), seed.map { .int(Int64(bitPattern: $0)) } ?? .null,
+                                       .text(options), .real(Date().timeIntervalSince1970)], sessionArg: 0, beginsEpisode: episode)
     }
 
+    static let beginEpisodeSQL = "INSERT OR REPLACE INTO episodes(session_id, episode, env, seed, options, started_at) VALUES (?,?,?,?,?,?)"
+    static let wholeEpisodeSQL = """
+        INSERT OR REPLACE INTO episodes(session_id, episode, env, seed, options, started_at, ended_at, return, length, success)
+        VALUES (?,?,?,?,?,?,?,?,?,?)
+        """
+
     public func endEpisode(_ episode: Int, return ret: Double, length: Int) {
+        lock.lock()
+        if let q = queuedBegin, q.episode == episode, q.index < pending.count, pending[q.index].sql == Self.beginEpisodeSQL {
+            // the episode's row is still queued: it is written once, whole
+            pending[q.index] = Row(sql: Self.wholeEpisodeSQL, args: pending[q.index].args + [
+                .real(Date().timeIntervalSince1970), .real(ret), .int(Int64(length)), .int(ret > 0 ? 1 : 0)], sessionArg: 0)
+            queuedBegin = nil
+            lock.unlock()
+            return
+        }
+        lock.unlock()
         enqueue("UPDATE episodes SET ended_at=?, return=?, length=?, success=? WHERE session_id=? AND episode=?",
                 [.real(Date().timeIntervalSince1970), .real(ret), .int(Int64(length)), .int(ret > 0 ? 1 : 0), .null, .int(Int64(episode))], sessionArg: 4)
     }
@@ -534,7 +608,7 @@ public final class SessionLog: @unchecked Sendable {
     /// The latest successful answer to a request (any session): what the correction cache serves. Pending rows
     /// are written first so an answer from earlier in this session is found too.
     public func cachedCorrection(requestHash: String) -> CorrectionRecord? {
-        lock.lock(); defer { lock.unlock() }
+        writeLock.lock(); defer { writeLock.unlock() }
         flush()
         guard let c = db else { return nil }
         let sql = """
@@ -564,6 +638,7 @@ public final class SessionLog: @unchecked Sendable {
     /// Marks the session ended and flushes everything (waiting up to `openBusyMillis` for a lock this once);
     /// rows that still cannot be written are saved as SQL (see `saveUnwritten`).
     public func close() {
+        writeLock.lock(); defer { writeLock.unlock() }
         lock.lock(); defer { lock.unlock() }
         let s = seeds.map(String.init).joined(separator: ",")
         enqueue("UPDATE sessions SET ended_at=?, seeds=? WHERE id=?", [.real(Date().timeIntervalSince1970), .text(s), .null], sessionArg: 2)

@@ -68,4 +68,56 @@ import Testing
         #expect(try committedSteps(path) == 3)
         log.close()
     }
+
+    /// A busy caller hands its finished episodes to the log's queue, which commits them while the caller goes on
+    /// queueing (and printing: `commitFinished` from the caller's thread). Every row arrives, in queue order: no
+    /// episode's end (an UPDATE) is written before its start, and the steps' ids follow (episode, t).
+    @Test func commitsOnTheLogsQueueKeepEveryRowInQueueOrder() throws {
+        let path = tempDir() + "/log.sqlite"
+        let log = SessionLog(path: path, info: info)
+        log.episodeCommitDelay = 0.002; log.flushInterval = 600
+        for k in 0..<40 {
+            finishEpisodes(log, from: 1 + k * 50, count: 50)
+            if k % 7 == 3 { log.commitFinished() }
+            usleep(1_500)
+        }
+        log.close()
+        let c = try SQLiteConnection(path: path, readOnly: true)
+        defer { c.close() }
+        #expect(try c.scalarInt("SELECT COUNT(*) FROM steps") == 6_000)
+        #expect(try c.scalarInt("SELECT COUNT(*) FROM episodes WHERE length=3 AND ended_at IS NOT NULL") == 2_000)
+        let order = try c.query("SELECT episode, t FROM steps ORDER BY id", []).rows.map { r -> Int64 in
+            guard case let .int(e) = r[0], case let .int(t) = r[1] else { return -1 }
+            return e * 10 + t
+        }
+        #expect(order == order.sorted() && Set(order).count == 6_000)
+    }
+
+    /// An episode ending while its row is still queued is written once, whole; one whose row was already committed
+    /// gets its end by an UPDATE. Both read back the same.
+    @Test func anEpisodesEndIsWrittenWhetherItsRowIsQueuedOrCommitted() throws {
+        let path = tempDir() + "/log.sqlite"
+        let log = SessionLog(path: path, info: info)
+        log.episodeCommitDelay = 600; log.flushInterval = 600
+        log.beginEpisode(1, env: "points24", seed: 11, options: "a=1")
+        log.endEpisode(1, return: 1, length: 2)       // folded into the queued row
+        log.beginEpisode(2, env: "points24", seed: 12, options: "a=2")
+        log.flush()
+        #expect(log.pendingRows == 0)
+        log.endEpisode(2, return: -1, length: 5)      // its row is in the database: an UPDATE
+        log.beginEpisode(3, env: "points24", seed: 13, options: "a=3")
+        log.beginEpisode(4, env: "points24", seed: 14, options: "a=4")
+        log.endEpisode(3, return: 0, length: 1)       // not the last begun: an UPDATE after both inserts
+        log.close()
+        let c = try SQLiteConnection(path: path, readOnly: true)
+        defer { c.close() }
+        let rows = try c.query("SELECT episode, seed, options, return, length, success, ended_at IS NOT NULL FROM episodes ORDER BY episode", []).rows
+        #expect(rows.count == 4)
+        #expect(rows[0] == [.int(1), .int(11), .text("a=1"), .real(1), .int(2), .int(1), .int(1)])
+        #expect(rows[1] == [.int(2), .int(12), .text("a=2"), .real(-1), .int(5), .int(0), .int(1)])
+        #expect(rows[2] == [.int(3), .int(13), .text("a=3"), .real(0), .int(1), .int(0), .int(1)])
+        #expect(rows[3] == [.int(4), .int(14), .text("a=4"), .null, .null, .null, .int(0)])
+    }
 }
+
+
