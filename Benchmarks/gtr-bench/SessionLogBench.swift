@@ -11,7 +11,7 @@ import Shell
 /// shell thread's CPU, and the whole process's CPU (the commits on the log's queue included). `raw` times the log
 /// alone, with no environment, for its own CPU cost per step.
 enum SessionLogBench {
-    static let steps = 10_000, block = 1_000
+    static let steps = 10_000, block = 250
 
     /// A fresh shell on a Points24 episode, writing to its own database file when `logging` is on.
     static func shell(logging: Bool, home: URL) -> Shell {
@@ -43,11 +43,12 @@ enum SessionLogBench {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// One pair of 10,000-step runs, taking turns every 1,000 steps: the total wall-clock seconds of each, and its
-    /// on/off ratios (wall clock, CPU) as the median over the 10 turns, so that a burst from a neighbour during
-    /// one turn does not decide the pair.
-    static func pair(home: URL) -> (off: Double, on: Double, wall: Double, cpu: Double, process: Double) {
-        let off = shell(logging: false, home: home), on = shell(logging: true, home: home)
+    /// One pair of 10,000-step runs, taking turns every 250 steps: the total wall-clock seconds of each, and its
+    /// on/off ratios (wall clock, CPU) as the median over the 40 turns, so that a burst from a neighbour during
+    /// a few turns does not decide the pair. Each turn is one command, whose end commits its rows: no commit
+    /// spills into the other shell's turn. `control`: both shells log nothing (the measurement's own noise).
+    static func pair(home: URL, control: Bool = false) -> (off: Double, on: Double, wall: Double, cpu: Double, process: Double) {
+        let off = shell(logging: false, home: home), on = shell(logging: !control, home: home)
         defer { off.close(); on.close() }
         var offTotal = 0.0, onTotal = 0.0, wall: [Double] = [], cpu: [Double] = [], process: [Double] = []
         for k in 0..<(steps / block) {
@@ -67,6 +68,7 @@ enum SessionLogBench {
             let p = pair(home: home)
             off.append(p.off); on.append(p.on); wall.append(p.wall); cpu.append(p.cpu); process.append(p.process)
         }
+        let control = (0..<pairs).map { _ in pair(home: home, control: true).wall }
         let rawCost = median((0..<3).map { _ in raw(delay: 0.05) })
         func overhead(_ ratios: [Double]) -> String {
             String(format: "%.1f %% (%.1f … %.1f)", (median(ratios) - 1) * 100, (ratios.min()! - 1) * 100, (ratios.max()! - 1) * 100)
@@ -79,11 +81,13 @@ enum SessionLogBench {
              String(format: "median of 3 runs of 30,000 steps; %.1f %% of a scripted step without the log (%.0f µs)",
                     rawCost / (median(off) / Double(steps) * 1e6) * 100, median(off) / Double(steps) * 1e6)),
             ("session log overhead, wall clock (min … max)", overhead(wall),
-             "median of \(pairs) off/on pairs, turns of 1,000 steps; target < 5 %"),
+             "median of \(pairs) off/on pairs, each the median of \(steps / block) turns of \(block) steps; target < 5 %"),
             ("session log overhead, CPU time of the shell's thread (min … max)", overhead(cpu),
              "the same pairs"),
             ("session log overhead, CPU time of the process (min … max)", overhead(process),
              "the same pairs; the commits on the log's queue included"),
+            ("control: the same measurement with the log off in both shells (min … max)", overhead(control),
+             "wall clock; what the measurement reads when there is nothing to measure"),
         ]
     }
     /// The log alone: µs per logged step of 3-step episodes (enqueue, grouped commits), no environment.

@@ -415,6 +415,13 @@ for threads in [1, 2] {
     tensorRows.append(("batch 8 vs batch 1 (end to end, prompt included), \(threads) thread(s)", ratio(b8, b1, "×"), ratio(pb8, pb1, "×"), "gtr | PyTorch"))
     let d1 = g?["b1_decode_tok_s"] as? Double, d8 = g?["b8_decode_tok_s"] as? Double
     tensorRows.append(("decoding steps only: tokens/s batch 1 → batch 8, \(threads) thread(s)", "\(f0(d1)) → \(f0(d8))", "–", ratio(d8, d1, "× for batch 8")))
+    let stepCost = g?["b8_step_over_b1_step"] as? Double, share = g?["b8_prompt_share"] as? Double
+    let bound = g?["ratio_if_b8_steps_cost_b1"] as? Double
+    tensorRows.append(("one decoding step: batch 8's cost over batch 1's, \(threads) thread(s)", stepCost.map { String(format: "%.2f×", $0) } ?? "–", "–",
+                       "8 rows advance per batch-8 step, 1 per batch-1 step"))
+    tensorRows.append(("batch 8 vs batch 1 end to end if a batch-8 step cost a batch-1 step, \(threads) thread(s)",
+                       bound.map { String(format: "%.2f×", $0) } ?? "–", "–",
+                       share.map { String(format: "prompt passes as measured: %.0f %% of batch 8's round", $0 * 100) } ?? "–"))
 }
 
 // 7. PPO-GTR updates at the default size (issue 13), 1 and 2 threads, each in its own process.
