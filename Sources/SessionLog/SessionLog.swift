@@ -120,9 +120,13 @@ public struct CommandRecord: Sendable {
 /// Every row, the session's own row included, goes through one queue. The queue is committed in one transaction
 /// per completed top-level command, every `flushInterval` seconds and every `batchSize` rows inside a long
 /// command, and for finished episodes: they are committed before the shell prints anything (`commitFinished`)
-/// and otherwise at most `episodeCommitDelay` seconds after they end (a timer on the log's own queue). So what a
-/// user has seen finish is always in the database, and a kill -9 loses at most the unfinished episode and those
-/// that ended in the last `episodeCommitDelay` seconds with nothing printed since. Grouping matters for silent
+/// and otherwise at most `episodeCommitDelay` seconds after they end: a busy caller hands them to the log's own
+/// queue at half the delay (the commit runs there while the caller goes on), a timer on that queue covers idle
+/// spells. So what a user has seen finish is always in the database, and a kill -9 loses at most the unfinished
+/// episode and those that ended in the last `episodeCommitDelay` seconds with nothing printed since. A writer
+/// takes `writeLock`, then `lock` only to take the queued rows, and writes them holding `writeLock` alone: rows
+/// are written in queue order, and queueing waits for SQLite only while a training run commits an update (below).
+/// Grouping matters for silent
 /// scripts of short episodes: a commit writes each page it touches to the WAL (four for an episode: the steps,
 /// their index, the episode and its key), tens of microseconds against a few hundred for the episode (issue 14).
 /// The session row is written in the same transaction as the first rows that follow it, and rows take the
@@ -134,7 +138,7 @@ public struct CommandRecord: Sendable {
 /// and most commands none. Rows still queued when the log closes are saved as self-contained SQL (schema and
 /// session row included) to the first writable folder among the database's, `fallbackDirectories`
 /// ($GTR_HOME and the system temp folder in the shell), and the warning says where. A background training run
-/// writes its metrics from its own thread: every queue and flush holds one lock.
+/// writes its metrics from its own thread, holding both locks for an update's rows and their commit.
 public final class SessionLog: @unchecked Sendable {
     public static var schemaVersion: Int64 { Int64(migrations.count) }
     public let path: String
