@@ -79,15 +79,17 @@ final class SamplingRows: @unchecked Sendable {
     var next: [Int] { rows.map(\.next) }
 
     /// Draws each unfinished row's next token from its logits (B, V); the scored log-prob and entropy are the
-    /// tempered logits' (no penalty, no top-p).
-    func step(_ logits: Tensor<Float>, vocab v: Int) throws {
+    /// tempered logits' (no penalty, no top-p). `live`: the rows that logits row i belongs to (all by default;
+    /// generation drops finished rows from its batch).
+    func step(_ logits: Tensor<Float>, vocab v: Int, live: [Int]? = nil) throws {
         let temp = config.greedy && config.temperature <= 0 ? 1 : config.temperature
+        let live = live ?? Array(rows.indices)
         OpProfile.region("generate: sampling") {
-            Parallel.run(chunks: rows.count, work: rows.count * v * 64) { [self] r in  // ~64 operations per logit (two softmax passes)
-                let row = rows[r]
+            Parallel.run(chunks: live.count, work: live.count * v * 64) { [self] i in  // ~64 operations per logit (two softmax passes)
+                let row = rows[live[i]]
                 row.next = idle
                 if row.done { return }
-                let lr = logits.pointer + r * v
+                let lr = logits.pointer + i * v
                 var z = [Float](repeating: 0, count: v)
                 for i in 0..<v { z[i] = lr[i] / temp }
                 guard z.allSatisfy({ $0.isFinite }) else { row.nonFinite = true; row.done = true; return }

@@ -197,13 +197,25 @@ public final class TinyVLM: Module, Policy {
         var last = h.reshape([b, d])
         let values = valueHead(last).scalars
         let sampling = SamplingRows(count: b, config: g, eos: Int(BPETokenizer.eos), idle: Int(BPETokenizer.pad))
+        // the rows still in the batch (batch position → row) and their left padding
+        var live = Array(0..<b), livePads = pads
         for _ in 0..<budget {
-            let logits = OpProfile.region("generate: logits") { decoder.logits(last).contiguous() }  // (B, V)
-            try sampling.step(logits, vocab: v)
+            let logits = OpProfile.region("generate: logits") { decoder.logits(last).contiguous() }  // (live, V)
+            try sampling.step(logits, vocab: v, live: live)
             if sampling.allDone { break }
-            let next = sampling.next
-            h = OpProfile.region("generate: decoding step") { decoder.hidden(decoder.embed(next, shape: [b, 1]), cache: cache, keyStart: pads) }
-            last = h.reshape([b, d])
+            // Finished rows leave the batch once a quarter of it is done (each row's bits do not depend on the
+            // batch it is in, so nothing else changes): the cache moves the others down, which costs about a
+            // step, and saves every later step the finished rows' share.
+            let keep = live.indices.filter { !sampling.rows[live[$0]].done }
+            if keep.count * 4 <= live.count * 3 {
+                cache.keepRows(keep)
+                live = keep.map { live[$0] }; livePads = keep.map { livePads[$0] }
+            }
+            let next = live.map { sampling.rows[$0].next }
+            h = OpProfile.region("generate: decoding step") {
+                decoder.hidden(decoder.embed(next, shape: [live.count, 1]), cache: cache, keyStart: livePads)
+            }
+            last = h.reshape([live.count, d])
         }
         return sampling.outputs(values: values, decode: { tokenizer.decode($0) }, spans: spans(of:))
     }

@@ -49,6 +49,26 @@ public final class KVCache {
     public var length: Int { lengths.first ?? 0 }
     public func length(layer: Int) -> Int { lengths[layer] }
 
+    /// Keeps batch rows `keep` (ascending) and drops the others: row keep[i] becomes row i, its cached positions
+    /// moved down in place (only the filled ones), so later steps run on the smaller batch. Generation calls it
+    /// when rows have finished.
+    public func keepRows(_ keep: [Int]) {
+        precondition(zip(keep, keep.dropFirst()).allSatisfy { $0 < $1 }, "keepRows wants ascending rows")
+        for layer in keyStore.indices {
+            for (store, put) in [(keyStore[layer], { self.keyStore[layer] = $0 }), (valueStore[layer], { self.valueStore[layer] = $0 })] {
+                guard let store else { continue }
+                let b = store.shape[0], h = store.shape[1], cap = store.shape[2], d = store.shape[3]
+                precondition(keep.allSatisfy { $0 >= 0 && $0 < b }, "keepRows: row outside the batch of \(b)")
+                // block (row, head) holds cap × d floats, the first lengths[layer] positions filled
+                let block = cap * d, filled = lengths[layer] * d
+                for (to, from) in keep.enumerated() where to != from {
+                    for k in 0..<h { (store.pointer + (to * h + k) * block).update(from: store.pointer + (from * h + k) * block, count: filled) }
+                }
+                put(store.view([keep.count, h, cap, d], store.strides, 0))
+            }
+        }
+    }
+
     /// Appends k: (B, Hkv, T, D) and v: (B, Hkv, T, Dv) at the end of layer `layer` and returns the views of all
     /// cached positions.
     func append(layer: Int, keys k: Tensor<Float>, values v: Tensor<Float>) -> (Tensor<Float>, Tensor<Float>) {

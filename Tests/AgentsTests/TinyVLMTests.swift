@@ -73,6 +73,24 @@ func inputs(_ name: String, seeds: [UInt64]) throws -> [AgentInput] {
         }
     }
 
+    /// Rows that finish early leave the batch (the KV cache drops them): every row still gets what it gets
+    /// alone. The default agent answers 8 Points24 states greedily, with answers of different lengths.
+    @Test func rowsThatFinishEarlyLeaveTheBatchAndChangeNoRow() throws {
+        let m = try TinyVLM.load(from: try #require(DefaultAgent.shipped, "the shipped default agent is part of the source tree"))
+        let xs = try inputs("points24", seeds: Array(0..<8))
+        let g = GenerationConfig(temperature: 0, maxNewTokens: 80, greedy: true)
+        let batched = try m.generate(xs, config: g)
+        #expect(Set(batched.map(\.tokenIDs.count)).count >= 3, "rows end at different steps, so they leave the batch in turn")
+        #expect(batched.filter(\.finished).count >= 3)
+        for (i, x) in xs.enumerated() {
+            let single = try m.generate([x], config: g)[0]
+            #expect(single.tokenIDs == batched[i].tokenIDs, "row \(i)")
+            #expect(single.tokenLogProbs.count == batched[i].tokenLogProbs.count)
+            for (a, b) in zip(single.tokenLogProbs, batched[i].tokenLogProbs) { #expect(abs(a - b) < 1e-4) }
+            #expect(abs(single.value - batched[i].value) < 1e-4)
+        }
+    }
+
     @Test func lambdaSplitWithAndWithoutAnAction() throws {
         let m = try tinyModel()
         let x = try inputs("points24", seeds: [1])[0]

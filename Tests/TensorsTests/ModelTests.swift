@@ -82,4 +82,33 @@ import Testing
         for (a, b) in zip(full.last, pruned.last) { #expect(abs(a - b) < 1e-5) }
         for (a, b) in zip(full.next, pruned.next) { #expect(abs(a - b) < 1e-5) }
     }
+
+    /// Rows dropped from a cache (finished generations) leave the others as they were: after `keepRows`, the kept
+    /// rows' next steps equal those of the full batch, past a growth of the cache's capacity too.
+    @Test func keepRowsLeavesTheKeptRowsAsTheyWere() {
+        var cfg = TransformerConfig(vocabSize: 13, dModel: 16, layers: 2, heads: 4, kvHeads: 2, maxSequence: 32)
+        cfg.positions = .rope; cfg.norm = .rms; cfg.activation = .swiglu
+        let m = DecoderTransformer(cfg, seed: 8)
+        let prompt = [1, 5, 7, 2, 9, 4, 3, 8, 0, 6, 11, 12, 2, 2, 5, 7]  // (B=4, T=4)
+        let pads = [0, 1, 0, 2]
+        let steps: [[Int]] = [[3, 4, 5, 6], [7, 8, 9, 10], [11, 12, 1, 2], [5, 5, 5, 5], [1, 2, 3, 4]]
+        Autograd.noGrad {
+            let full = KVCache(layers: 2, reserve: 6), part = KVCache(layers: 2, reserve: 6)
+            _ = m.hidden(m.embedTokens(prompt, batch: 4), cache: full, keyStart: pads)
+            _ = m.hidden(m.embedTokens(prompt, batch: 4), cache: part, keyStart: pads)
+            let keep = [1, 3]
+            part.keepRows(keep)
+            for (k, ids) in steps.enumerated() {
+                let a = m.hidden(m.embedTokens(ids, batch: 4, offset: 4 + k), cache: full, keyStart: pads)  // (4, 1, C)
+                let b = m.hidden(m.embedTokens(keep.map { ids[$0] }, batch: 2, offset: 4 + k), cache: part,
+                                 keyStart: keep.map { pads[$0] })  // (2, 1, C)
+                for (j, r) in keep.enumerated() {
+                    let x = a.slice(axis: 0, r, r + 1).contiguous().scalars, y = b.slice(axis: 0, j, j + 1).contiguous().scalars
+                    #expect(x == y, "row \(r) at step \(k)")
+                }
+            }
+            #expect(part.length == 9 && full.length == 9)
+        }
+    }
 }
+
