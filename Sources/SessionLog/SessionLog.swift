@@ -126,9 +126,9 @@ public struct CommandRecord: Sendable {
 /// episode and those that ended in the last `episodeCommitDelay` seconds with nothing printed since. A writer
 /// takes `writeLock`, then `lock` only to take the queued rows, and writes them holding `writeLock` alone: rows
 /// are written in queue order, and queueing waits for SQLite only while a training run commits an update (below).
-/// Grouping matters for silent
-/// scripts of short episodes: a commit writes each page it touches to the WAL (four for an episode: the steps,
-/// their index, the episode and its key), tens of microseconds against a few hundred for the episode (issue 14).
+/// Grouping matters for silent scripts of short episodes: a commit writes each page it touches to the WAL (four
+/// for an episode: the steps, their index, the episode and its key), tens of microseconds against a few hundred
+/// for the episode (issue 14).
 /// The session row is written in the same transaction as the first rows that follow it, and rows take the
 /// session's id only when they are written: nothing is ever logged under an id the `sessions` table does not hold.
 ///
