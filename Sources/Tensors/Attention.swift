@@ -85,9 +85,14 @@ extension Tensor {
         let out = outStore.permuteNoGrad([0, 2, 1, 3])
         return out.record("attention", [q0, k0, v0]) { g0 in
             let g = g0.strides[3] == 1 ? g0 : g0.contiguousNoGrad()
-            let gq = Tensor.zeros([bsz, hq, t, d]), gk = Tensor.zeros([bsz, hkv, s, d]), gv = Tensor.zeros([bsz, hkv, s, dv])
+            // every row of dQ is written (beta 0) by its head's blocks; dK and dV accumulate over the group's heads
+            // and the blocks, so each chunk zeroes its own (b, kv head) matrices first, on its own thread
+            let gq = Tensor(uninitialized: [bsz, hq, t, d]), gk = Tensor(uninitialized: [bsz, hkv, s, d])
+            let gv = Tensor(uninitialized: [bsz, hkv, s, dv])
             Parallel.run(chunks: bsz * hkv, work: 2 * bsz * hq * t * s * (d + dv)) { unit in
                 let b = unit / hkv, kh = unit % hkv
+                gk.matrix(b, kh).initialize(repeating: 0, count: s * d)
+                gv.matrix(b, kh).initialize(repeating: 0, count: s * dv)
                 let dp = UnsafeMutablePointer<S>.allocate(capacity: block * s)
                 defer { dp.deallocate() }
                 for h in (kh * group)..<((kh + 1) * group) {

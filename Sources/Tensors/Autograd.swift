@@ -41,9 +41,15 @@ extension Tensor {
             gradShared = true
             return
         }
-        var target = current
-        if gradShared { target = current.copy(); grad = target; gradShared = false }
-        Kernels.addInPlace(target, g)
+        if gradShared {
+            // the held gradient belongs to someone else: the sum goes to a buffer of our own, in one parallel
+            // pass (current[i] + g[i], the same bits as copying and then adding in place)
+            let sum = Tensor(uninitialized: shape)
+            Kernels.binary(.add, current, g, sum)
+            grad = sum; gradShared = false
+            return
+        }
+        Kernels.addInPlace(current, g)
     }
 
     /// Like `accumulateGrad`, for a gradient buffer nobody else holds (just allocated by a rule): it becomes this
