@@ -165,7 +165,9 @@ if args.count > 1 && args[1] == "gemm-scaling" {
         let reps = max(3, Int(6e8 / Double(2 * m * n * k)))
         func time(_ threads: Int) -> Double {
             Parallel.setThreads(threads)
-            for _ in 0..<2 { Float.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n, beta: 0, c: &c, ldc: n) }
+            // a new pool's worker starts on the caller's core until the scheduler moves it: warm up for 50 ms
+            let warm = TensorBench.now()
+            while TensorBench.now() - warm < 0.05 { Float.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n, beta: 0, c: &c, ldc: n) }
             let t = TensorBench.now()
             for _ in 0..<reps {
                 Float.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n,
