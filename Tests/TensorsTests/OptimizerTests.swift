@@ -18,6 +18,45 @@ import Testing
         for (a, b) in zip(p.scalars, expect) { #expect(abs(a - b) < 1e-6) }
     }
 
+    /// The update runs as one pooled job over pieces of every parameter: tensors larger than a piece (20,000
+    /// elements), smaller ones, one without a gradient this step and one that is frozen must each get exactly the
+    /// per-element formula, three steps running, in the same bits as a plain loop.
+    @Test func adamWOverManyTensorsMatchesAPlainLoop() {
+        var rng = TensorRNG(seed: 5)
+        let sizes = [20_000, 3, 8_192, 8_193, 1, 640]
+        func fresh(_ n: Int, grad: Bool) -> Tensor<Float> {
+            Tensor<Float>(shape: [n], scalars: Tensor<Float>.randn([n], rng: &rng).scalars, requiresGrad: grad)
+        }
+        var ps: [Tensor<Float>] = []
+        for n in sizes { ps.append(fresh(n, grad: true)) }
+        let frozen = fresh(10, grad: false), idle = fresh(7, grad: true)
+        var named: [(String, Parameter)] = ps.enumerated().map { ("p\($0.offset)", $0.element) }
+        named += [("frozen", frozen), ("idle", idle)]
+        let opt = Adam.adamW(named, learningRate: 0.01, weightDecay: 0.1)
+        var w = ps.map(\.scalars), m = sizes.map { [Float](repeating: 0, count: $0) }, v = m
+        let frozenBefore = frozen.scalars, idleBefore = idle.scalars
+        let (b1, b2, lr, wd, e): (Float, Float, Float, Float, Float) = (0.9, 0.999, 0.01, 0.1, 1e-8)
+        for step in 1...3 {
+            var gs: [Tensor<Float>] = []
+            for n in sizes { gs.append(Tensor<Float>.randn([n], rng: &rng)) }
+            for (p, g) in zip(ps, gs) { p.zeroGrad(); (p * g).sum().backward() }
+            opt.step()
+            let bc1 = 1 - Foundation.pow(b1, Float(step)), bc2 = 1 - Foundation.pow(b2, Float(step))
+            let stepSize = lr / bc1, invSqrtBc2 = 1 / bc2.squareRoot(), shrink = 1 - lr * wd
+            for (j, g) in gs.enumerated() {
+                let gv = g.scalars
+                for i in 0..<sizes[j] {
+                    m[j][i] = b1 * m[j][i] + (1 - b1) * gv[i]
+                    v[j][i] = b2 * v[j][i] + (1 - b2) * gv[i] * gv[i]
+                    w[j][i] = w[j][i] * shrink - stepSize * m[j][i] / (v[j][i].squareRoot() * invSqrtBc2 + e)
+                }
+                #expect(ps[j].scalars == w[j], "parameter \(j) (\(sizes[j]) elements), step \(step)")
+            }
+        }
+        #expect(frozen.scalars == frozenBefore)
+        #expect(idle.scalars == idleBefore)
+    }
+
     @Test func adamCouplesDecayIntoTheGradient() {
         let p = param([1], grad: [0])
         let opt = Adam([("w", p)], learningRate: 0.1, weightDecay: 0.5)
