@@ -79,29 +79,46 @@ public final class TinyVLM: Module, Policy {
         guard img.width == c.imageSide, img.height == c.imageSide else {
             throw AgentError.badInput("the agent reads \(c.imageSide)×\(c.imageSide) frames, got \(img.width)×\(img.height)")
         }
+        guard img.pixels.count == img.width * img.height * 3 else {
+            throw AgentError.badInput("a \(img.width)×\(img.height) frame holds \(img.pixels.count) bytes, not \(img.width * img.height * 3)")
+        }
         let side = c.imageSide / c.downsample, f = c.downsample, pp = c.patchesPerSide, ps = c.patch
-        var pooled = [Float](repeating: 0, count: side * side * 3)
+        // 2×2 mean pooling to (side, side, 3) in [-1, 1], then the patches minus the pixel mean; raw pointers
+        // (this runs for every frame the agent sees: a rollout step, an SFT sample), the same sums in the same order
         let scale = 1 / Float(f * f) / 127.5
-        img.pixels.withUnsafeBufferPointer { px in
-            for y in 0..<side { for x in 0..<side {
-                var r: Float = 0, g: Float = 0, b: Float = 0
-                for dy in 0..<f { for dx in 0..<f {
-                    let i = ((y * f + dy) * c.imageSide + x * f + dx) * 3
-                    r += Float(px[i]); g += Float(px[i + 1]); b += Float(px[i + 2])
-                } }
-                let o = (y * side + x) * 3
-                pooled[o] = r * scale - 1; pooled[o + 1] = g * scale - 1; pooled[o + 2] = b * scale - 1
-            } }
+        let pooled = UnsafeMutablePointer<Float>.allocate(capacity: side * side * 3)
+        defer { pooled.deallocate() }
+        img.pixels.withUnsafeBufferPointer { buf in
+            let px = buf.baseAddress!, w = c.imageSide
+            for y in 0..<side {
+                for x in 0..<side {
+                    var r: Float = 0, g: Float = 0, b: Float = 0
+                    for dy in 0..<f {
+                        let row = px + ((y * f + dy) * w + x * f) * 3
+                        for dx in 0..<f {
+                            let q = row + dx * 3
+                            r += Float(q[0]); g += Float(q[1]); b += Float(q[2])
+                        }
+                    }
+                    let o = pooled + (y * side + x) * 3
+                    o[0] = r * scale - 1; o[1] = g * scale - 1; o[2] = b * scale - 1
+                }
+            }
         }
         var out = [Float](repeating: 0, count: c.patchCount * c.patchDim)
-        let mean = pixelMean.pointer
-        for py in 0..<pp { for px in 0..<pp {
-            let base = (py * pp + px) * c.patchDim
-            for y in 0..<ps {
-                let src = ((py * ps + y) * side + px * ps) * 3
-                for k in 0..<(ps * 3) { out[base + y * ps * 3 + k] = pooled[src + k] - mean[base + y * ps * 3 + k] }
+        let mean = pixelMean.pointer, rowLen = ps * 3
+        out.withUnsafeMutableBufferPointer { ob in
+            let o = ob.baseAddress!
+            for py in 0..<pp {
+                for px in 0..<pp {
+                    let base = (py * pp + px) * c.patchDim
+                    for y in 0..<ps {
+                        let src = pooled + ((py * ps + y) * side + px * ps) * 3, dst = o + base + y * rowLen, m = mean + base + y * rowLen
+                        for k in 0..<rowLen { dst[k] = src[k] - m[k] }
+                    }
+                }
             }
-        } }
+        }
         return out
     }
 
