@@ -3,7 +3,7 @@ import Foundation
 
 /// Float products C = alpha·A·Bᵀ + beta·C with at most `maxRows` rows of A (a decoding step's activations against a
 /// linear layer's weight) run in `gtr_sgemm_nt_small`, which reads B where it is instead of packing it as OpenBLAS
-/// does on every call: 3-5× faster for one row, 1.5-1.9× for eight, 1.1-1.5× at 16 (CBLAS/smallgemm.h; A/B with
+/// does on every call: 4-6× faster for one row, 1.7-2.2× for eight, 1.3-1.5× at 16 (CBLAS/smallgemm.h; A/B with
 /// `gtr-bench small-gemm`). Each output's arithmetic is the same whatever the row count and column split, so a row
 /// gets the same bits alone or in a batch and at any thread count. `GTR_SMALL_GEMM_ROWS=0` turns it off.
 public enum SmallGemm {
