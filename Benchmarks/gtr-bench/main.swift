@@ -416,9 +416,11 @@ for round in 0..<stepRounds {
     }
     for threads in [1, 2] { sftRuns[threads, default: []].append(child([CommandLine.arguments[0], "sft-rate"], env: threadEnv(threads))) }
 }
+/// A speed-up's median over rounds, its range and the number of rounds it comes from.
+typealias Speedup = (median: Double, lo: Double, hi: Double, n: Int)
 /// The median and range over rounds of `key` at 1 thread over (`inverse`: under) `key` at 2 threads, each round's
 /// pair taken together; rounds where either side failed are left out.
-func pairedSpeedups(_ runs: [Int: [[String: Any]?]], _ key: String, inverse: Bool = false) -> (median: Double, lo: Double, hi: Double, n: Int)? {
+func pairedSpeedups(_ runs: [Int: [[String: Any]?]], _ key: String, inverse: Bool = false) -> Speedup? {
     let one = runs[1] ?? [], two = runs[2] ?? []
     var r: [Double] = []
     for i in 0..<min(one.count, two.count) {
@@ -429,7 +431,7 @@ func pairedSpeedups(_ runs: [Int: [[String: Any]?]], _ key: String, inverse: Boo
     r.sort()
     return (r[r.count / 2], r[0], r[r.count - 1], r.count)
 }
-func speedupText(_ x: (median: Double, lo: Double, hi: Double, n: Int)?, _ who: String) -> String {
+func speedupText(_ x: Speedup?, _ who: String) -> String {
     guard let x else { return "–" }
     return String(format: "%.2f× for %@ (%.2f … %.2f, %d rounds)", x.median, who, x.lo, x.hi, x.n)
 }
@@ -455,7 +457,7 @@ for threads in [1, 2] {
     tensorRows.append(("train step ms (d128 L4 H4 T256 B8 V128, fwd+bwd+AdamW), \(threads) thread(s), gtr vs \(torchVersion)",
                        f1(ms), f1(pms), ratio(pms, ms, "× PyTorch's speed")))
 }
-let peerSpeedup = peers["step_speedup"].flatMap { d -> (median: Double, lo: Double, hi: Double, n: Int)? in
+let peerSpeedup = peers["step_speedup"].flatMap { d -> Speedup? in
     guard let m = d["median"] as? Double, let lo = d["lo"] as? Double, let hi = d["hi"] as? Double, let n = d["rounds"] as? Int else { return nil }
     return (m, lo, hi, n)
 }
