@@ -63,6 +63,56 @@ enum TensorBench {
                 "params": Double(m.parameterCount)]
     }
 
+    /// The 2-thread speed-up of the same step measured in one process: `pairs` rounds of 1 thread then 2 threads,
+    /// each after one untimed step on its fresh pool (a new worker starts on its caller's core), two timed steps
+    /// each, so the two halves of a pair are a second apart and share the host's load. Separate processes minutes
+    /// apart on this shared machine compare two different machines; this compares the thread counts.
+    static func trainStepScaling(pairs: Int) -> [String: Double] {
+        let (_, step) = makeStep()
+        Parallel.setThreads(2)
+        for _ in 0..<3 { step() }
+        var ratios: [Double] = [], one: [Double] = [], two: [Double] = []
+        func timed(_ threads: Int) -> Double {
+            Parallel.setThreads(threads)
+            step()
+            let t = now()
+            step(); step()
+            return (now() - t) / 2
+        }
+        for _ in 0..<pairs {
+            let a = timed(1), b = timed(2)
+            ratios.append(a / b); one.append(a); two.append(b)
+        }
+        ratios.sort(); one.sort(); two.sort()
+        return ["median": ratios[pairs / 2], "lo": ratios[0], "hi": ratios[pairs - 1], "pairs": Double(pairs),
+                "ms1": one[pairs / 2] * 1000, "ms2": two[pairs / 2] * 1000]
+    }
+
+    /// µs per decoding-step attention call, q: (B, 4, 1, 32) against a (B, 4, S, 32) cache view of capacity 256:
+    /// hot (the same cache every call) and cold (cycling through 16 caches, 24 MB at batch 8, as a decoding step
+    /// meets its layers' caches after the rest of the model has passed through the caches), with the K and V bytes
+    /// a call reads.
+    static func decodeAttention() -> [(batch: Int, keys: Int, hot: Double, cold: Double, bytes: Double)] {
+        var rng = TensorRNG(seed: 5)
+        return [(1, 180), (8, 180), (8, 60)].map { (b, s) in
+            let caches = (0..<16).map { _ in (Tensor<Float>.randn([b, 4, 256, 32], rng: &rng), Tensor<Float>.randn([b, 4, 256, 32], rng: &rng)) }
+            let q = Tensor<Float>.randn([b, 4, 1, 32], rng: &rng)
+            let reps = 4000
+            func run(_ pick: (Int) -> Int) -> Double {
+                Autograd.noGrad { () -> Double in
+                    let t = now()
+                    for i in 0..<reps {
+                        let (k, v) = caches[pick(i)]
+                        _ = Tensor.attention(q: q, k: k.slice(axis: 2, 0, s), v: v.slice(axis: 2, 0, s), causal: true)
+                    }
+                    return (now() - t) / Double(reps) * 1e6
+                }
+            }
+            let hot = run { _ in 0 }, cold = run { $0 % 16 }
+            return (b, s, hot, cold, Double(2 * b * 4 * s * 32 * 4))
+        }
+    }
+
     /// The same step with `OpProfile` on: where the time and the allocations go, op by op (`gtr-bench profile`).
     static func profile(steps: Int) -> String {
         let (_, step) = makeStep()

@@ -65,6 +65,20 @@ if args.count > 1 && args[1] == "train-step" {
     exit(0)
 }
 
+if args.count > 1 && args[1] == "train-step-scaling" {
+    let r = TensorBench.trainStepScaling(pairs: max(1, args.count > 2 ? Int(args[2]) ?? 9 : 9))
+    print(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys]), as: UTF8.self))
+    exit(0)
+}
+
+if args.count > 1 && args[1] == "decode-attention" {
+    for r in TensorBench.decodeAttention() {
+        print(String(format: "batch %d, %d keys: hot %.1f µs (%.1f GB/s), cold %.1f µs (%.1f GB/s)", r.batch, r.keys, r.hot, r.bytes / r.hot / 1e3,
+                     r.cold, r.bytes / r.cold / 1e3))
+    }
+    exit(0)
+}
+
 if args.count > 1 && args[1] == "small-gemm" {
     // Best µs per Tensor.linear (x: (m, in), W: (out, in)) at a decoding step's row counts, SmallGemm's unpacked
     // kernel against OpenBLAS, alternating in this process (1 thread; the default agent's shapes).
@@ -416,6 +430,11 @@ for round in 0..<stepRounds {
     }
     for threads in [1, 2] { sftRuns[threads, default: []].append(child([CommandLine.arguments[0], "sft-rate"], env: threadEnv(threads))) }
 }
+// The train step's 2-thread speed-up once more, each side measured inside one process that alternates 1 and 2
+// threads step by step (15 adjacent pairs): host load that comes and goes over seconds hits both halves of a pair.
+let scalingPairs = 15
+let stepScaling = child([CommandLine.arguments[0], "train-step-scaling", String(scalingPairs)], env: threadEnv(2))
+let peerStepScaling = peerPython.flatMap { child([$0, "scripts/peer_train_step.py", "alt", String(scalingPairs)], env: ProcessInfo.processInfo.environment) }
 /// A speed-up's median over rounds, its range and the number of rounds it comes from.
 typealias Speedup = (median: Double, lo: Double, hi: Double, n: Int)
 /// The median and range over rounds of `key` at 1 thread over (`inverse`: under) `key` at 2 threads, each round's
@@ -442,6 +461,7 @@ if peerPython != nil {
         peers[String(t)] = medians(peerStepRuns[t] ?? [])
         peers["gen\(t)"] = medians(peerGenRuns[t] ?? [])
     }
+    if let x = peerStepScaling { peers["step_alternating"] = x }
     if let x = pairedSpeedups(peerStepRuns, "ms") { peers["step_speedup"] = ["median": x.median, "lo": x.lo, "hi": x.hi, "rounds": x.n] }
     if let data = try? JSONSerialization.data(withJSONObject: peers, options: [.sortedKeys]) { try? data.write(to: peerFile) }
 }
@@ -463,6 +483,18 @@ let peerSpeedup = peers["step_speedup"].flatMap { d -> Speedup? in
 }
 tensorRows.append(("train step: 2 threads vs 1 (speed-up; median of each round's pair)", speedupText(pairedSpeedups(stepRuns, "ms"), "gtr"),
                    speedupText(peerSpeedup, "PyTorch"), "target ≥ 1.7×"))
+func alternatingText(_ r: [String: Any]?, _ who: String) -> String {
+    guard let r, let m = r["median"] as? Double, let lo = r["lo"] as? Double, let hi = r["hi"] as? Double,
+          let ms1 = r["ms1"] as? Double, let ms2 = r["ms2"] as? Double else { return "–" }
+    return String(format: "%.2f× for %@ (%.2f … %.2f; %.0f → %.0f ms)", m, who, lo, hi, ms1, ms2)
+}
+tensorRows.append(("train step: 2 threads vs 1, alternating in one process (median of \(scalingPairs) adjacent pairs)",
+                   alternatingText(stepScaling, "gtr"), alternatingText(peers["step_alternating"], "PyTorch"), "target ≥ 1.7×"))
+for r in TensorBench.decodeAttention() where r.batch == 8 && r.keys == 180 {
+    tensorRows.append(("decoding-step attention, batch 8 × 4 heads, 180 cached keys of 32 dims (1.5 MB of K and V): µs per call, cache hot / cold, \(Parallel.threads) thread(s)",
+                       String(format: "%.1f / %.1f", r.hot, r.cold), "–",
+                       String(format: "%.0f / %.0f GB/s read", r.bytes / r.hot / 1e3, r.bytes / r.cold / 1e3)))
+}
 tensorRows.append(("train step: 2 threads vs 1, ratio of the medians", ratio(step[1]?["ms"] as? Double, step[2]?["ms"] as? Double, "× for gtr"),
                    ratio(peers["1"]?["ms"] as? Double, peers["2"]?["ms"] as? Double, "× for PyTorch"), ""))
 for threads in [1, 2] {
