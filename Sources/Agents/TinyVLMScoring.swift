@@ -57,7 +57,7 @@ extension TinyVLM: TrainablePolicy {
     /// Differentiable scores of a batch: Σ wₖ·log π_T(oₖ | prefix) per row (B), the value per row (B), and the
     /// per-token tempered log-probs and entropies (no gradient) for reporting.
     func score(_ rows: [ScoreRow], temperature: Float = 1) -> (weighted: Tensor<Float>, value: Tensor<Float>, tokenLogProbs: [[Float]], entropies: [[Float]]) {
-        let p = config.patchCount, v = config.transformer.vocabSize, d = config.transformer.dModel
+        let p = config.patchCount, d = config.transformer.dModel
         let texts = rows.map { $0.promptIDs + $0.output.map(Int.init) }
         let (x, _) = embed(patches: rows.map(\.patches), texts: texts, leftPad: false)
         let t = x.shape[1], b = rows.count
@@ -67,33 +67,49 @@ extension TinyVLM: TrainablePolicy {
         let hFlat = h.reshape([b * t, d])
         let index = (0..<b).flatMap { r in Array(repeating: r * t + sepPos[r], count: d) }
         let value = valueHead(hFlat.gather(axis: 0, index: index, shape: [b, d]))
-        var logits = decoder.logits(h)  // (B, T, V)
-        if temperature != 1 { logits = logits * (1 / temperature) }
-        var weighted: [Tensor<Float>] = []
-        var tokenLPs: [[Float]] = [], ents: [[Float]] = []
+        // Only the positions that predict an output token go through the head: output token k of row r sits at
+        // P + promptLen + k and is predicted at sepPos[r] + k. The prompt's positions (three quarters of a Points24
+        // row) never meet the (V × C) head, forward or backward.
+        let counts = rows.map(\.output.count), n = counts.reduce(0, +)
+        var answerIndex: [Int] = []
+        answerIndex.reserveCapacity(n * d)
+        var targets: [Int] = [], w: [Float] = []
         for r in 0..<b {
-            // output token k sits at P + promptLen + k and is predicted at the position before it
-            let first = sepPos[r], m = rows[r].output.count
-            var targets = Array(repeating: -100, count: t)
-            var w = Array(repeating: Float(0), count: t)
-            for k in 0..<m { targets[first + k] = Int(rows[r].output[k]); w[first + k] = rows[r].weights[k] }
-            let lr = logits.slice(axis: 0, r, r + 1).reshape([t, v])
-            weighted.append(lr.crossEntropy(targets: targets, weights: w, normalize: false) * -1)
-            let (lp, en) = TinyVLM.tokenStats(lr.detached(), rows: Array(first..<(first + m)), targets: rows[r].output)
-            tokenLPs.append(lp); ents.append(en)
+            for k in 0..<counts[r] { answerIndex += repeatElement(r * t + sepPos[r] + k, count: d) }
+            targets += rows[r].output.map(Int.init); w += rows[r].weights.prefix(counts[r])
         }
-        return (Tensor.stack(weighted, axis: 0), value, tokenLPs, ents)
+        var logits = decoder.logits(hFlat.gather(axis: 0, index: answerIndex, shape: [n, d]))  // (N, V)
+        if temperature != 1 { logits = logits * (1 / temperature) }
+        // log π_T(oₖ | prefix) per answer position: (N, 1)
+        let lp = logits.targetLogProbs(targets).reshape([n, 1])
+        // Σₖ wₖ·log π per row: (B, N) weights of each row's own positions · (N, 1)
+        var segment = [Float](repeating: 0, count: b * n)
+        var start = 0
+        for r in 0..<b {
+            for k in 0..<counts[r] { segment[r * n + start + k] = w[start + k] }
+            start += counts[r]
+        }
+        let weighted = Tensor<Float>(shape: [b, n], scalars: segment).matmul(lp).reshape([b])
+        let (lps, ens) = TinyVLM.tokenStats(logits.detached(), rows: Array(0..<n), targets: targets.map(Int32.init))
+        var tokenLPs: [[Float]] = [], ents: [[Float]] = []
+        start = 0
+        for r in 0..<b {
+            tokenLPs.append(Array(lps[start..<(start + counts[r])])); ents.append(Array(ens[start..<(start + counts[r])]))
+            start += counts[r]
+        }
+        return (weighted, value, tokenLPs, ents)
     }
 
     /// log-softmax of the target and entropy at the given rows of a (T, V) logit matrix (already tempered).
     static func tokenStats(_ logits: Tensor<Float>, rows: [Int], targets: [Int32]) -> ([Float], [Float]) {
-        let x = logits.contiguous(), v = x.shape[1]
-        var lps: [Float] = [], ents: [Float] = []
-        for (k, r) in rows.enumerated() {
-            let (lp, en) = logProbAndEntropy(x.pointer + r * v, v, target: Int(targets[k]))
-            lps.append(lp); ents.append(en)
+        let x = logits.contiguous(), v = x.shape[1], n = rows.count
+        // rows in parallel, each on its own (the bits do not depend on the thread count)
+        let lps = UnsafeMutableBufferPointer<Float>.allocate(capacity: n), ents = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+        defer { lps.deallocate(); ents.deallocate() }
+        Parallel.forEach(n, grain: 32) { range in
+            for k in range { (lps[k], ents[k]) = logProbAndEntropy(x.pointer + rows[k] * v, v, target: Int(targets[k])) }
         }
-        return (lps, ents)
+        return (Array(lps), Array(ents))
     }
 
     static func logProbAndEntropy(_ z: UnsafePointer<Float>, _ v: Int, target: Int) -> (Float, Float) {

@@ -39,6 +39,46 @@ extension Tensor {
         for i in 0..<n { py[i] *= inv }
     }
 
+    /// log softmax(x)[t] of each row of the last axis: x: (..., V), one target per row → (...). The fused form of
+    /// `logSoftmax().gather(axis: -1, …)` that scoring uses (the log-prob of each sampled token): no (…, V)
+    /// log-softmax or scattered gradient is materialised, and rows run in parallel, each row's arithmetic its own,
+    /// so the bits do not depend on the thread count. The forward's bits are `logSoftmax`'s.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func targetLogProbs(_ targets: [Int]) -> Tensor {
+        let v = shape.last ?? 0, rows = v == 0 ? 0 : count / v
+        precondition(v > 0 && targets.count == rows, "targetLogProbs: \(rows) rows of \(v), \(targets.count) targets")
+        for t in targets { precondition(t >= 0 && t < v, "target \(t) outside vocabulary of \(v)") }
+        let x = contiguousNoGrad()
+        let probs = Tensor(uninitialized: shape)  // softmax rows, for the backward
+        let out = Tensor(uninitialized: Array(shape.dropLast()))
+        let po = out.pointer
+        Parallel.forEach(rows, grain: 16) { range in
+            for r in range {
+                let px = x.pointer + r * v, pp = probs.pointer + r * v
+                let mx = Kernels.rowMax(px, v)
+                for i in 0..<v { pp[i] = px[i] - mx }
+                S.expArray(pp, pp, v)
+                let s = Kernels.rowSum(pp, v)
+                po[r] = px[targets[r]] - (mx + S.log(s))
+                let inv = 1 / s
+                for i in 0..<v { pp[i] *= inv }
+            }
+        }
+        return out.record("targetLogProbs", [self]) { g0 in
+            // y_r = x_r[t_r] − logΣexp(x_r)  →  dx_r = g_r · (onehot(t_r) − softmax(x_r))
+            let g = g0.contiguousNoGrad(), gi = Tensor(uninitialized: self.shape)
+            Parallel.forEach(rows, grain: 16) { range in
+                for r in range {
+                    let gr = g.pointer[r], pp = probs.pointer + r * v, pd = gi.pointer + r * v
+                    for i in 0..<v { pd[i] = -gr * pp[i] }
+                    pd[targets[r]] += gr
+                }
+            }
+            self.accumulateGrad(gi)
+        }
+    }
+
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func logSoftmax() -> Tensor {
