@@ -172,6 +172,45 @@ extension Tensor {
         }
     }
 
+    /// SwiGLU's gated product silu(a) ⊙ b (a: the gate projection, b: the up projection, same shape) as one op:
+    /// the same arithmetic, in the same order, as `a.silu() * b`, so the bits of the result and of both gradients
+    /// are those of the two ops, with two passes over memory fewer forward and three backward, and one op instead
+    /// of two per layer and decoding step.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public static func swiglu(gate a0: Tensor, up b0: Tensor) -> Tensor {
+        precondition(a0.shape == b0.shape, "swiglu: gate \(a0.shape) and up \(b0.shape) differ")
+        let a = a0.contiguousNoGrad(), b = b0.contiguousNoGrad()
+        let sg = Tensor(uninitialized: a.shape), out = Tensor(uninitialized: a.shape)
+        let pa = a.pointer, pb = b.pointer, ps = sg.pointer, py = out.pointer
+        Parallel.forEach(a.count, grain: Kernels.elementGrain) { r in
+            var lo = r.lowerBound
+            while lo < r.upperBound {
+                let n = Swift.min(1024, r.upperBound - lo), xs = pa + lo, ss = ps + lo, bs = pb + lo, ys = py + lo
+                for i in 0..<n { ss[i] = -xs[i] }
+                S.expArray(ss, ss, n)
+                // σ = 1/(1 + e^−a) ; silu = a·σ ; y = silu·b
+                for i in 0..<n { ss[i] = 1 / (1 + ss[i]); let si = xs[i] * ss[i]; ys[i] = si * bs[i] }
+                lo += n
+            }
+        }
+        return out.record("swiglu", [a0, b0]) { g0 in
+            // y = s·b, s = a·σ  →  db = g·s ; ds = g·b ; da = ds·σ·(1 + a(1 − σ))
+            let g = g0.contiguousNoGrad(), pg = g.pointer
+            let ga = a0.needsGrad ? Tensor(uninitialized: a.shape) : nil, gb = b0.needsGrad ? Tensor(uninitialized: a.shape) : nil
+            let pda = ga?.pointer, pdb = gb?.pointer
+            Parallel.forEach(a.count, grain: Kernels.elementGrain) { r in
+                for i in r {
+                    if let pdb { pdb[i] = pg[i] * (pa[i] * ps[i]) }
+                    if let pda { let ds = pg[i] * pb[i]; pda[i] = ds * ps[i] * (1 + pa[i] * (1 - ps[i])) }
+                }
+            }
+            _ = (a, b, sg)
+            if let ga { a0.accumulateGrad(ga) }
+            if let gb { b0.accumulateGrad(gb) }
+        }
+    }
+
     /// GELU, tanh approximation (GPT-2; PyTorch `approximate="tanh"`). The forward keeps tanh(u) so the
     /// backward needs no transcendental call.
     @_specialize(where S == Float)

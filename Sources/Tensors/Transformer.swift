@@ -171,7 +171,7 @@ public final class FeedForward: Module {
     public func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
         switch activation {
         case .gelu: return down(up(x).gelu())
-        case .swiglu: return down(gate!(x).silu() * up(x))
+        case .swiglu: return down(Tensor.swiglu(gate: gate!(x), up: up(x)))
         }
     }
     public func namedParameters() -> [(String, Parameter)] {

@@ -22,6 +22,26 @@ import Testing
         #expect(b.grad!.scalars == [1, 1, 1, 1])
     }
 
+    @Test func swigluHasTheBitsOfSiluTimesUp() {
+        // the fused op promises the result and both gradients of `gate.silu() * up`, bit for bit (Float, a size
+        // with a partial 1024-block and a partial vector)
+        var rng = TensorRNG(seed: 31)
+        let shape = [7, 300]
+        let g0 = Tensor<Float>.randn(shape, rng: &rng) * 3, u0 = Tensor<Float>.randn(shape, rng: &rng)
+        let r = Tensor<Float>.randn(shape, rng: &rng)
+        func run(_ fused: Bool) -> (y: [Float], dg: [Float], du: [Float]) {
+            let g = Tensor<Float>(shape: shape, scalars: g0.scalars, requiresGrad: true)
+            let u = Tensor<Float>(shape: shape, scalars: u0.scalars, requiresGrad: true)
+            let y = fused ? Tensor.swiglu(gate: g, up: u) : g.silu() * u
+            (y * r).sum().backward()
+            return (y.scalars, g.grad!.scalars, u.grad!.scalars)
+        }
+        let a = run(true), b = run(false)
+        #expect(a.y.map(\.bitPattern) == b.y.map(\.bitPattern))
+        #expect(a.dg.map(\.bitPattern) == b.dg.map(\.bitPattern))
+        #expect(a.du.map(\.bitPattern) == b.du.map(\.bitPattern))
+    }
+
     @Test func noGradRecordsNothing() {
         let x = leaf([2, 2], seed: 4)
         let y = Autograd.noGrad { (x.matmul(x) + x).tanh() }

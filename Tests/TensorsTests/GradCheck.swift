@@ -81,6 +81,8 @@ func gradCheck(_ name: String, _ inputs: [TD], eps: Double = 1e-6, tol: Double =
         gradCheck("tanh", [a]) { $0[0].tanh() }
         gradCheck("sigmoid", [a]) { $0[0].sigmoid() }
         gradCheck("silu", [a]) { $0[0].silu() }
+        gradCheck("swiglu", [a, leaf([3, 5], seed: 78, low: -2, high: 2)]) { TD.swiglu(gate: $0[0], up: $0[1]) }
+        gradCheck("swiglu of a transposed gate", [leaf([5, 3], seed: 79, low: -2, high: 2), a]) { TD.swiglu(gate: $0[0].mT, up: $0[1]) }
         gradCheck("gelu", [a]) { $0[0].gelu() }
         gradCheck("sqrt", [p]) { $0[0].sqrt() }
         let r = TD(shape: [4], scalars: [-1.5, -0.2, 0.3, 2], requiresGrad: true)
@@ -104,6 +106,9 @@ func gradCheck(_ name: String, _ inputs: [TD], eps: Double = 1e-6, tol: Double =
         gradCheck("softmax of transposed", [a]) { $0[0].mT.softmax() }
         gradCheck("crossEntropy weighted, ignore", [leaf([5, 7], seed: 22, low: -2, high: 2)]) {
             $0[0].crossEntropy(targets: [3, -100, 0, 6, 2], weights: [0.5, 1, 1, 2, 0.25])
+        }
+        gradCheck("targetLogProbs", [leaf([2, 3, 5], seed: 77, low: -3, high: 3)]) {
+            $0[0].targetLogProbs([4, 0, 2, 2, 1, 3]) * Tensor(shape: [2, 3], scalars: [0.5, -1, 2, 1, 0.25, -0.75])
         }
         gradCheck("crossEntropy sum", [leaf([2, 3, 4], seed: 23)]) {
             $0[0].crossEntropy(targets: [0, 1, 2, 3, 1, 0], normalize: false)
