@@ -7,8 +7,9 @@ final class WaitLine: @unchecked Sendable {
     let label: String
     let live: Bool
     let write: @Sendable (String) -> Void
-    private let lock = NSLock()
-    private var timer: DispatchSourceTimer?
+    /// Guards everything below; the ticking thread waits on it between seconds.
+    private let cond = NSCondition()
+    private var ended = false
     private var shown = false
     private let start = Date()
 
@@ -16,17 +17,25 @@ final class WaitLine: @unchecked Sendable {
         self.label = label; self.live = live; self.write = write
     }
 
+    /// Starts the line's own thread, which ticks each whole second until `end`. Not a timer on a shared dispatch
+    /// queue: with that pool busy (a training run, or a test suite in parallel) the ticks came late or not at all.
     func begin() {
-        let t = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
-        t.schedule(deadline: .now() + 1, repeating: 1)
-        t.setEventHandler { [weak self] in self?.tick() }
-        lock.lock(); timer = t; lock.unlock()
-        t.resume()
+        let t = Thread { [self] in
+            cond.lock(); defer { cond.unlock() }
+            var next = 1
+            while !ended {
+                // signalled (end) or woken early: look at `ended` again before writing anything
+                if cond.wait(until: start.addingTimeInterval(Double(next))) || ended { continue }
+                tick()
+                next = Swift.max(next + 1, Int(Date().timeIntervalSince(start)) + 1)  // a late wake skips, never repeats
+            }
+        }
+        t.name = "gtr-wait-line"
+        t.start()
     }
 
+    /// Called with `cond` held.
     private func tick() {
-        lock.lock(); defer { lock.unlock() }
-        guard timer != nil else { return }
         let s = Int(Date().timeIntervalSince(start))
         if live {
             guard s >= 2 else { return }
@@ -38,9 +47,9 @@ final class WaitLine: @unchecked Sendable {
     }
 
     func end() {
-        lock.lock(); defer { lock.unlock() }
-        timer?.cancel()
-        timer = nil
+        cond.lock(); defer { cond.unlock() }
+        ended = true
+        cond.signal()
         if shown { write("\r\u{1B}[K"); shown = false }
     }
 }
