@@ -8,8 +8,8 @@ import Tensors
 // `make bench`: one table of the shell's, the card environments' and the tensor core's speed on this machine.
 // Child modes (used by the parent for per-process measurements): `train-step`, `sgemm-raw`, `sft-rate`, `gen-rate`;
 // `household` and `session-log` print only their rows; `gen-inputs FILE` writes the generation inputs for
-// scripts/peer_generate.py; `profile`, `profile-generate B [N]`, `gemm-shapes`, `linear-shapes` and `pool-check`
-// are for looking into the tensor core.
+// scripts/peer_generate.py; `profile`, `profile-generate B [N]`, `gemm-shapes`, `linear-shapes`, `attention-train`
+// and `pool-check` are for looking into the tensor core.
 let args = CommandLine.arguments
 if args.count > 1 && args[1] == "sgemm-raw" {
     // No core fix here: whatever OpenBLAS detected on its own (one thread, as everywhere in gtr).
@@ -194,6 +194,30 @@ if args.count > 1 && args[1] == "gemm-scaling" {
         ratios.sort(); one.sort()
         print(String(format: "m %d n %d k %d %@%@: 1 thread %.1f GFLOP/s, 2 threads vs 1 %.2f× (%.2f … %.2f)", m, n, k, ta ? "T" : "N", tb ? "T" : "N",
                      2 * Double(m * n * k) / one[4] / 1e9, ratios[4], ratios[0], ratios[8]))
+    }
+    exit(0)
+}
+
+if args.count > 1 && args[1] == "attention-train" {
+    // `attention-train [R]`: ms of the train step's causal attention alone, (B, H, T, D) = (8, 4, 256, 32), forward
+    // and backward, mean of R calls, five times over.
+    var rng = TensorRNG(seed: 9)
+    let q = Tensor<Float>.randn([8, 4, 256, 32], rng: &rng), k = Tensor<Float>.randn([8, 4, 256, 32], rng: &rng)
+    let v = Tensor<Float>.randn([8, 4, 256, 32], rng: &rng)
+    q.requiresGrad = true; k.requiresGrad = true; v.requiresGrad = true
+    let reps = args.count > 2 ? Int(args[2]) ?? 20 : 20
+    for _ in 0..<5 {
+        var fw = 0.0, bw = 0.0
+        for i in 0...reps {
+            let t0 = TensorBench.now()
+            let o = Tensor.attention(q: q, k: k, v: v, causal: true)
+            let t1 = TensorBench.now()
+            o.sum().backward()
+            if i > 0 { fw += t1 - t0; bw += TensorBench.now() - t1 }
+            q.zeroGrad(); k.zeroGrad(); v.zeroGrad()
+        }
+        print(String(format: "attention (8, 4, 256, 32) causal, %d thread(s): forward %.2f ms, backward %.2f ms", Parallel.threads,
+                     fw / Double(reps) * 1e3, bw / Double(reps) * 1e3))
     }
     exit(0)
 }

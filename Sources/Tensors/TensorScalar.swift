@@ -22,6 +22,13 @@ public protocol TensorScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
     /// o[i] = Σ_j p[j]·V_j[i] for keys j < n (rows ldv apart), i < dv: a decoding step's weighted values.
     static func weightedValues(_ p: UnsafePointer<Self>, values: UnsafePointer<Self>, ldv: Int, n: Int, dv: Int,
                                into o: UnsafeMutablePointer<Self>)
+    /// Packs B(p, j) = b[p·brs + j·bcs] (p < k, j < n) for `blockProduct`: strips of 16 columns of k rows each,
+    /// dst[(j / 16)·16k + 16p + j % 16], zero past column n; dst holds 16·k·⌈n / 16⌉ (`gtr_attn_pack`).
+    static func packBlockOperand(k: Int, n: Int, b: UnsafePointer<Self>, brs: Int, bcs: Int, into dst: UnsafeMutablePointer<Self>)
+    /// C (m × n) = alpha·A·B + beta·C (beta 0 or 1) with A(r, p) = a[r·ars + p·acs] and B packed by
+    /// `packBlockOperand`, strips `ss` apart: the products of a block of causal attention (CBLAS/attentionblock.h).
+    static func blockProduct(m: Int, n: Int, k: Int, alpha: Self, a: UnsafePointer<Self>, ars: Int, acs: Int,
+                             packed: UnsafePointer<Self>, ss: Int, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     /// y[i] = exp(x[i]); vectorised for Float. `x` and `y` may alias.
     static func expArray(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int)
     /// y[i] = tanh(x[i]); vectorised for Float. `x` and `y` may alias.
@@ -58,6 +65,14 @@ extension Float: TensorScalar {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+    public static func packBlockOperand(k: Int, n: Int, b: UnsafePointer<Float>, brs: Int, bcs: Int, into dst: UnsafeMutablePointer<Float>) {
+        gtr_attn_pack(k, n, b, brs, bcs, dst)
+    }
+    public static func blockProduct(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, ars: Int, acs: Int,
+                                    packed: UnsafePointer<Float>, ss: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if SmallGemm.vectorUnit { gtr_attn_block_gemm(m, n, k, alpha, a, ars, acs, packed, ss, beta, c, ldc); return }
+        blockProductPortable(m: m, n: n, k: k, alpha: alpha, a: a, ars: ars, acs: acs, packed: packed, ss: ss, beta: beta, c: c, ldc: ldc)
+    }
     public static func blasGemv(trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                                 x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
         cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
@@ -88,6 +103,15 @@ extension Double: TensorScalar {
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+    public static func packBlockOperand(k: Int, n: Int, b: UnsafePointer<Double>, brs: Int, bcs: Int, into dst: UnsafeMutablePointer<Double>) {
+        for j in 0..<((n + 15) / 16 * 16) {
+            for p in 0..<k { dst[(j / 16) * 16 * k + 16 * p + j % 16] = j < n ? b[p * brs + j * bcs] : 0 }
+        }
+    }
+    public static func blockProduct(m: Int, n: Int, k: Int, alpha: Double, a: UnsafePointer<Double>, ars: Int, acs: Int,
+                                    packed: UnsafePointer<Double>, ss: Int, beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        blockProductPortable(m: m, n: n, k: k, alpha: alpha, a: a, ars: ars, acs: acs, packed: packed, ss: ss, beta: beta, c: c, ldc: ldc)
+    }
     public static func blasGemv(trans: Bool, m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
                                 x: UnsafePointer<Double>, beta: Double, y: UnsafeMutablePointer<Double>) {
         cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
@@ -108,6 +132,20 @@ extension Double: TensorScalar {
 }
 
 extension TensorScalar {
+    /// `blockProduct` as plain loops (Double, and CPUs without AVX2): the same chains as the kernel's.
+    static func blockProductPortable(m: Int, n: Int, k: Int, alpha: Self, a: UnsafePointer<Self>, ars: Int, acs: Int,
+                                     packed: UnsafePointer<Self>, ss: Int, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        for r in 0..<m {
+            for j in 0..<n {
+                let col = packed + (j / 16) * ss + j % 16
+                var t: Self = 0
+                for p in 0..<k { t = t.addingProduct(a[r * ars + p * acs], col[16 * p]) }  // fused, as the kernel's FMA
+                t *= alpha
+                c[r * ldc + j] = beta != 0 ? c[r * ldc + j] + t : t
+            }
+        }
+    }
+
     /// C = alpha·op(A)·op(B) + beta·C, row-major, cut into blocks of C that the worker pool shares out.
     ///
     /// The cut depends only on the shapes, never on the thread count, so C has the same bits at any thread count

@@ -87,4 +87,80 @@ import Testing
             }
         }
     }
+
+    /// The causal-block kernel (CBLAS/attentionblock.h): every operand layout attention uses (A row-major or
+    /// transposed, B row-major or transposed and packed, a prefix of the packed rows), beta 0 (C not read) and 1,
+    /// against sums in Double; and a row's bits alone equal its bits among m rows.
+    @Test(.enabled(if: SmallGemm.vectorUnit, "the kernels' AVX2 code needs AVX2 and FMA")) func attentionBlockKernelMatchesDoubleSums() {
+        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (6, 16, 32), (64, 129, 32), (64, 32, 200), (130, 40, 64), (11, 17, 9), (5, 33, 4)] {
+            for (aT, bT) in [(false, false), (true, false), (false, true), (true, true)] {
+                let lda = (aT ? m : k) + 3, ldb = (bT ? k : n) + 2, ldc = n + 1, p0 = 2  // B's rows start at p0 of the packed operand
+                let a = values((aT ? k : m) * lda, seed: 11), b = values((bT ? n : k + p0) * ldb, seed: 12), c0 = values(m * ldc, seed: 13)
+                let ars = aT ? 1 : lda, acs = aT ? lda : 1
+                let brs = bT ? 1 : ldb, bcs = bT ? ldb : 1
+                // packed B holds rows 0 ..< k + p0 (transposed: its columns hold them)
+                let rows = k + p0
+                var packed = [Float](repeating: .nan, count: 16 * rows * ((n + 15) / 16))
+                gtr_attn_pack(rows, n, b, brs, bcs, &packed)
+                func B(_ p: Int, _ j: Int) -> Double { Double(b[(p + p0) * brs + j * bcs]) }
+                func A(_ r: Int, _ p: Int) -> Double { Double(a[r * ars + p * acs]) }
+                for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1)] {
+                    var c = beta == 0 ? [Float](repeating: .nan, count: m * ldc) : c0
+                    packed.withUnsafeBufferPointer { pb in
+                        gtr_attn_block_gemm(m, n, k, alpha, a, ars, acs, pb.baseAddress! + 16 * p0, 16 * rows, beta, &c, ldc)
+                    }
+                    var worst = 0.0
+                    for r in 0..<m { for j in 0..<n {
+                        var t = 0.0
+                        for p in 0..<k { t += A(r, p) * B(p, j) }
+                        let want = Double(alpha) * t + (beta == 0 ? 0 : Double(c0[r * ldc + j]))
+                        worst = max(worst, abs(Double(c[r * ldc + j]) - want))
+                    } }
+                    #expect(worst < 1e-5 * Double(k + 1), "m\(m) n\(n) k\(k) aT \(aT) bT \(bT) beta \(beta): off by \(worst)")
+                    if beta == 0 {
+                        for r in [0, m / 2, m - 1] {
+                            var row = [Float](repeating: 0, count: n)
+                            a.withUnsafeBufferPointer { ab in
+                                packed.withUnsafeBufferPointer { pb in
+                                    gtr_attn_block_gemm(1, n, k, alpha, ab.baseAddress! + r * ars, ars, acs, pb.baseAddress! + 16 * p0, 16 * rows, 0, &row, n)
+                                }
+                            }
+                            #expect(row == Array(c[(r * ldc)..<(r * ldc + n)]), "row \(r) alone, m\(m) n\(n) k\(k)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Float attention (the causal-block kernel, forward and backward) against the same attention in Double
+    /// (whose products are plain loops, checked against finite differences in GradCheck): three causal blocks, a
+    /// cache offset, grouped heads, a padded row, and a transposed q view.
+    @Test func floatAttentionAgreesWithDouble() {
+        var rng = TensorRNG(seed: 21)
+        let (b, hq, hkv, t, s, d, dv) = (2, 4, 2, 130, 134, 32, 24)
+        let qs = Tensor<Float>.uniform([b, t, hq, d], low: -1, high: 1, rng: &rng).scalars
+        let ks = Tensor<Float>.uniform([b, hkv, s, d], low: -1, high: 1, rng: &rng).scalars
+        let vs = Tensor<Float>.uniform([b, hkv, s, dv], low: -1, high: 1, rng: &rng).scalars
+        let gs = Tensor<Float>.uniform([b, hq, t, dv], low: -1, high: 1, rng: &rng).scalars
+        func run<S: TensorScalar>(_: S.Type) -> [[Double]] {
+            let q = Tensor<S>(shape: [b, t, hq, d], scalars: qs.map { S(Double($0)) }, requiresGrad: true)
+            let k = Tensor<S>(shape: [b, hkv, s, d], scalars: ks.map { S(Double($0)) }, requiresGrad: true)
+            let v = Tensor<S>(shape: [b, hkv, s, dv], scalars: vs.map { S(Double($0)) }, requiresGrad: true)
+            let g = Tensor<S>(shape: [b, hq, t, dv], scalars: gs.map { S(Double($0)) })
+            let out = Tensor.attention(q: q.transpose(1, 2), k: k, v: v, causal: true, keyStart: [0, 5])
+            (out * g).sum().backward()
+            return [out.scalars, q.grad!.scalars, k.grad!.scalars, v.grad!.scalars].map { $0.map { Double($0) } }
+        }
+        let f = run(Float.self), dd = run(Double.self)
+        for (name, x, y) in zip4(["out", "dq", "dk", "dv"], f, dd) {
+            let scale = y.map(abs).max() ?? 1
+            let worst = zip(x, y).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-5 * max(1, scale), "\(name): off by \(worst) (largest \(scale))")
+        }
+    }
+
+    func zip4(_ a: [String], _ b: [[Double]], _ c: [[Double]]) -> [(String, [Double], [Double])] {
+        (0..<a.count).map { (a[$0], b[$0], c[$0]) }
+    }
 }
