@@ -59,71 +59,34 @@ static inline void gtr_ab_store2(__m256 lo, __m256 hi, float alpha, float beta, 
     _mm256_maskstore_ps(c, m0, lo); _mm256_maskstore_ps(c + 8, m1, hi);
 }
 
-/* R (6, 4 or 1) rows of C against one packed strip (k rows of 16): A(r, p) = a[r·ars + p·acs]. Written out row
-   by row (an array of accumulators was kept on the stack). */
-static inline void gtr_ab_tile6(long k, const float *a, long ars, long acs, const float *strip, float alpha, float beta,
-                                float *c, long ldc, long w) {
-    const __m256 z = _mm256_setzero_ps();
-    __m256 l0 = z, h0 = z, l1 = z, h1 = z, l2 = z, h2 = z, l3 = z, h3 = z, l4 = z, h4 = z, l5 = z, h5 = z;
-    const float *a0 = a;
-    const float *a1 = a + 1 * ars;
-    const float *a2 = a + 2 * ars;
-    const float *a3 = a + 3 * ars;
-    const float *a4 = a + 4 * ars;
-    const float *a5 = a + 5 * ars;
-    for (long p = 0; p < k; p++) {
-        const __m256 b0 = _mm256_loadu_ps(strip + p * 16), b1 = _mm256_loadu_ps(strip + p * 16 + 8);
-        const long o = p * acs;
-        __m256 x;
-        x = _mm256_broadcast_ss(a0 + o); l0 = _mm256_fmadd_ps(x, b0, l0); h0 = _mm256_fmadd_ps(x, b1, h0);
-        x = _mm256_broadcast_ss(a1 + o); l1 = _mm256_fmadd_ps(x, b0, l1); h1 = _mm256_fmadd_ps(x, b1, h1);
-        x = _mm256_broadcast_ss(a2 + o); l2 = _mm256_fmadd_ps(x, b0, l2); h2 = _mm256_fmadd_ps(x, b1, h2);
-        x = _mm256_broadcast_ss(a3 + o); l3 = _mm256_fmadd_ps(x, b0, l3); h3 = _mm256_fmadd_ps(x, b1, h3);
-        x = _mm256_broadcast_ss(a4 + o); l4 = _mm256_fmadd_ps(x, b0, l4); h4 = _mm256_fmadd_ps(x, b1, h4);
-        x = _mm256_broadcast_ss(a5 + o); l5 = _mm256_fmadd_ps(x, b0, l5); h5 = _mm256_fmadd_ps(x, b1, h5);
-    }
-    gtr_ab_store2(l0, h0, alpha, beta, c + 0 * ldc, w);
-    gtr_ab_store2(l1, h1, alpha, beta, c + 1 * ldc, w);
-    gtr_ab_store2(l2, h2, alpha, beta, c + 2 * ldc, w);
-    gtr_ab_store2(l3, h3, alpha, beta, c + 3 * ldc, w);
-    gtr_ab_store2(l4, h4, alpha, beta, c + 4 * ldc, w);
-    gtr_ab_store2(l5, h5, alpha, beta, c + 5 * ldc, w);
+/* R (6, 4 or 1) rows of C against one packed strip (k rows of 16): A(r, p) = a[r·ars + p·acs]. The rows are
+   spelled out by the X-macros below (an array of accumulators indexed in a loop was kept on the stack). */
+#define GTR_AB_ACC(r) __m256 l##r = _mm256_setzero_ps(), h##r = l##r;
+#define GTR_AB_FMA(r)                                                                                               \
+    { const __m256 x = _mm256_broadcast_ss(a + (r) * ars + o);                                                      \
+      l##r = _mm256_fmadd_ps(x, b0, l##r); h##r = _mm256_fmadd_ps(x, b1, h##r); }
+#define GTR_AB_OUT(r) gtr_ab_store2(l##r, h##r, alpha, beta, c + (r) * ldc, w);
+#define GTR_AB_TILE(R, EACH)                                                                                        \
+static inline void gtr_ab_tile##R(long k, const float *a, long ars, long acs, const float *strip, float alpha,     \
+                                  float beta, float *c, long ldc, long w) {                                        \
+    EACH(GTR_AB_ACC)                                                                                                \
+    for (long p = 0; p < k; p++) {                                                                                  \
+        const __m256 b0 = _mm256_loadu_ps(strip + p * 16), b1 = _mm256_loadu_ps(strip + p * 16 + 8);               \
+        const long o = p * acs;                                                                                     \
+        EACH(GTR_AB_FMA)                                                                                            \
+    }                                                                                                               \
+    EACH(GTR_AB_OUT)                                                                                                \
 }
-static inline void gtr_ab_tile4(long k, const float *a, long ars, long acs, const float *strip, float alpha, float beta,
-                                float *c, long ldc, long w) {
-    const __m256 z = _mm256_setzero_ps();
-    __m256 l0 = z, h0 = z, l1 = z, h1 = z, l2 = z, h2 = z, l3 = z, h3 = z;
-    const float *a0 = a;
-    const float *a1 = a + 1 * ars;
-    const float *a2 = a + 2 * ars;
-    const float *a3 = a + 3 * ars;
-    for (long p = 0; p < k; p++) {
-        const __m256 b0 = _mm256_loadu_ps(strip + p * 16), b1 = _mm256_loadu_ps(strip + p * 16 + 8);
-        const long o = p * acs;
-        __m256 x;
-        x = _mm256_broadcast_ss(a0 + o); l0 = _mm256_fmadd_ps(x, b0, l0); h0 = _mm256_fmadd_ps(x, b1, h0);
-        x = _mm256_broadcast_ss(a1 + o); l1 = _mm256_fmadd_ps(x, b0, l1); h1 = _mm256_fmadd_ps(x, b1, h1);
-        x = _mm256_broadcast_ss(a2 + o); l2 = _mm256_fmadd_ps(x, b0, l2); h2 = _mm256_fmadd_ps(x, b1, h2);
-        x = _mm256_broadcast_ss(a3 + o); l3 = _mm256_fmadd_ps(x, b0, l3); h3 = _mm256_fmadd_ps(x, b1, h3);
-    }
-    gtr_ab_store2(l0, h0, alpha, beta, c + 0 * ldc, w);
-    gtr_ab_store2(l1, h1, alpha, beta, c + 1 * ldc, w);
-    gtr_ab_store2(l2, h2, alpha, beta, c + 2 * ldc, w);
-    gtr_ab_store2(l3, h3, alpha, beta, c + 3 * ldc, w);
-}
-static inline void gtr_ab_tile1(long k, const float *a, long ars, long acs, const float *strip, float alpha, float beta,
-                                float *c, long ldc, long w) {
-    const __m256 z = _mm256_setzero_ps();
-    __m256 l0 = z, h0 = z;
-    const float *a0 = a;
-    for (long p = 0; p < k; p++) {
-        const __m256 b0 = _mm256_loadu_ps(strip + p * 16), b1 = _mm256_loadu_ps(strip + p * 16 + 8);
-        const long o = p * acs;
-        __m256 x;
-        x = _mm256_broadcast_ss(a0 + o); l0 = _mm256_fmadd_ps(x, b0, l0); h0 = _mm256_fmadd_ps(x, b1, h0);
-    }
-    gtr_ab_store2(l0, h0, alpha, beta, c + 0 * ldc, w);
-}
+#define GTR_AB_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define GTR_AB_ROWS4(X) X(0) X(1) X(2) X(3)
+#define GTR_AB_ROWS1(X) X(0)
+GTR_AB_TILE(6, GTR_AB_ROWS6)
+GTR_AB_TILE(4, GTR_AB_ROWS4)
+GTR_AB_TILE(1, GTR_AB_ROWS1)
+#undef GTR_AB_TILE
+#undef GTR_AB_ACC
+#undef GTR_AB_FMA
+#undef GTR_AB_OUT
 
 /* C (m × n) = alpha·A·B + beta·C, beta 0 (C is not read) or 1, with A(r, p) = a[r·ars + p·acs] and B (k × n) packed
    by gtr_attn_pack, strips ss floats apart. Strips outside, so a strip (k·16 floats) stays in L1 while the row tiles
