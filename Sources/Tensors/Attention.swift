@@ -20,7 +20,6 @@ extension Tensor {
     /// Strips of 16 columns that n columns take (`packBlockOperand`).
     static func strips(_ n: Int) -> Int { (n + 15) / 16 }
 
-
     /// q: (B, Hq, T, D), k: (B, Hkv, S, D), v: (B, Hkv, S, Dv) → (B, Hq, T, Dv).
     ///
     /// Hq must be a multiple of Hkv (query head h reads kv head h / (Hq/Hkv)). With `causal`, query t sees keys
