@@ -69,9 +69,10 @@ final class SamplingRows: @unchecked Sendable {
     let config: GenerationConfig
     let eos: Int, idle: Int
 
-    /// `idle`: the id fed for rows that are done (masked padding, never read back).
-    init(count: Int, config: GenerationConfig, eos: Int, idle: Int) {
-        rows = (0..<count).map { Row(rng: SeededRNG(seed: config.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15)) }
+    /// `idle`: the id fed for rows that are done (masked padding, never read back). `firstRow`: the batch position
+    /// of row 0 when a batch is generated in groups, so each row draws from the same stream as in the whole batch.
+    init(count: Int, config: GenerationConfig, eos: Int, idle: Int, firstRow: Int = 0) {
+        rows = (firstRow..<(firstRow + count)).map { Row(rng: SeededRNG(seed: config.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15)) }
         self.config = config; self.eos = eos; self.idle = idle
     }
 

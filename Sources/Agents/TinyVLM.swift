@@ -130,12 +130,12 @@ public final class TinyVLM: Module, Policy {
     /// Input embeddings of several rows: visual tokens then text. Rows shorter than the longest are padded on
     /// the right (training: causal attention keeps real positions unaffected) or on the left (generation: the
     /// returned `pads` feed `keyStart`). x: (B, T, C).
-    func embed(patches: [[Float]], texts: [[Int]], leftPad: Bool) -> (x: Tensor<Float>, pads: [Int]) {
+    func embed(patches: [[Float]], texts: [[Int]], leftPad: Bool, padTo: Int? = nil) -> (x: Tensor<Float>, pads: [Int]) {
         let b = texts.count, p = config.patchCount, d = config.transformer.dModel
         let pix = Tensor<Float>(shape: [b, p, config.patchDim], scalars: patches.flatMap { $0 })
         // vis: (B, P, C) = patches·Wᵀ + b + pos
         let vis = patchNorm(patchEmbed(pix)) + patchPositions(Array(0..<p), shape: [p])
-        let longest = texts.map(\.count).max() ?? 0
+        let longest = Swift.max(padTo ?? 0, texts.map(\.count).max() ?? 0)
         let pads = texts.map { longest - $0.count }
         if !leftPad || pads.allSatisfy({ $0 == 0 }) {
             let ids = texts.flatMap { $0 + Array(repeating: Int(BPETokenizer.pad), count: longest - $0.count) }
@@ -205,15 +205,66 @@ public final class TinyVLM: Module, Policy {
         return try prefixes == nil ? raw : rescored(raw, after: forced, inputs: inputs, config: g)
     }
 
+    /// Rows per prompt pass of batched generation. Fixed, so a row's prompt pass has the same bits at any thread
+    /// count (a GEMM's bits depend on its shape); four rows keep the passes' GEMMs as fast per row as a whole batch's.
+    static let prefillRows = 4
+
+    /// How a batch of `rows` is generated: its rows cut into prompt-pass chunks of `prefillRows`, the chunks into
+    /// groups, each generated (prompt passes, then its decoding steps together) on a thread of its own with a KV
+    /// cache of its own. A decoding step of a few rows is too small to share out op by op (each op's work is a few
+    /// microseconds, and the threads would meet a hundred times a step); whole groups meet once. A group holds at
+    /// most `invariantRows` rows, the rows up to which every decoding product keeps each row's bits whatever rows
+    /// share it, so a row's tokens, log-probs and value are the same bits in any group, and so at any thread count.
+    /// Without that guarantee (`invariantRows` 0: no AVX2) a batch stays one group.
+    static func generationPlan(rows: Int, threads: Int, invariantRows: Int) -> [[Range<Int>]] {
+        let chunks = stride(from: 0, to: rows, by: prefillRows).map { $0..<Swift.min(rows, $0 + prefillRows) }
+        guard invariantRows >= prefillRows, chunks.count > 1 else { return [chunks] }
+        let perGroup = invariantRows / prefillRows
+        let n = Swift.min(chunks.count, Swift.max(threads, (chunks.count + perGroup - 1) / perGroup))
+        return (0..<n).map { g in Array(chunks[(g * chunks.count / n)..<((g + 1) * chunks.count / n)]) }
+    }
+
     private func generateRows(prompts: [[Int]], patches pts: [[Float]], config g: GenerationConfig, budget: Int) throws -> [PolicyOutput] {
-        let b = prompts.count, v = config.transformer.vocabSize, d = config.transformer.dModel
-        let (x, pads) = embed(patches: pts, texts: prompts, leftPad: true)
-        let cache = KVCache(layers: config.transformer.layers, reserve: x.shape[1] + budget)
-        // the prompt fills the cache; only its last position's hidden state is needed: (B, 1, C)
-        var h = OpProfile.region("generate: prefill") { decoder.hidden(x, cache: cache, keyStart: pads, lastOnly: true) }
-        var last = h.reshape([b, d])
-        let values = valueHead(last).scalars
-        let sampling = SamplingRows(count: b, config: g, eos: Int(BPETokenizer.eos), idle: Int(BPETokenizer.pad))
+        let plan = TinyVLM.generationPlan(rows: prompts.count, threads: Parallel.threads, invariantRows: SmallGemm.invariantRows)
+        let longest = prompts.map(\.count).max()!
+        if plan.count == 1 { return try generateGroup(plan[0], prompts: prompts, patches: pts, padTo: longest, config: g, budget: budget) }
+        let results = GroupResults<[PolicyOutput]>(count: plan.count)
+        // Inside a pool job the kernels run inline on their own thread (the pool is busy); a worker thread has no
+        // task-local state, so gradient recording is switched off again there.
+        Parallel.pool.run(chunks: plan.count) { i in
+            results.set(i, Result { try Autograd.noGrad {
+                try self.generateGroup(plan[i], prompts: prompts, patches: pts, padTo: longest, config: g, budget: budget)
+            } })
+        }
+        return try results.all().flatMap { try $0.get() }
+    }
+
+    /// Generates rows `chunks` (contiguous prompt-pass chunks) of the batch: every prompt left-padded to `padTo`
+    /// text tokens, as in the whole batch.
+    private func generateGroup(_ chunks: [Range<Int>], prompts allPrompts: [[Int]], patches allPatches: [[Float]], padTo: Int,
+                               config g: GenerationConfig, budget: Int) throws -> [PolicyOutput] {
+        let rows = chunks.first!.lowerBound..<chunks.last!.upperBound
+        let d = config.transformer.dModel
+        // the prompt passes fill one cache per chunk; only the last position's hidden state is needed: (rows, C)
+        var caches: [KVCache] = [], lasts: [Tensor<Float>] = [], pads: [Int] = [], values: [Float] = []
+        for c in chunks {
+            let (x, p) = embed(patches: Array(allPatches[c]), texts: Array(allPrompts[c]), leftPad: true, padTo: padTo)
+            let cache = KVCache(layers: config.transformer.layers, reserve: x.shape[1] + budget)
+            let h = OpProfile.region("generate: prefill") { decoder.hidden(x, cache: cache, keyStart: p, lastOnly: true) }
+            let last = h.reshape([c.count, d])
+            caches.append(cache); lasts.append(last); pads += p; values += valueHead(last).scalars
+        }
+        return try decodeRows(firstRow: rows.lowerBound, cache: caches.count == 1 ? caches[0] : KVCache(joining: caches),
+                              last: lasts.count == 1 ? lasts[0] : Tensor.concat(lasts, axis: 0), pads: pads, values: values,
+                              config: g, budget: budget)
+    }
+
+    /// The decoding steps of rows whose prompts fill `cache`; `last`: (B, C) hidden states of their last positions.
+    private func decodeRows(firstRow: Int, cache: KVCache, last first: Tensor<Float>, pads: [Int], values: [Float],
+                            config g: GenerationConfig, budget: Int) throws -> [PolicyOutput] {
+        let b = first.shape[0], v = config.transformer.vocabSize, d = config.transformer.dModel
+        var last = first
+        let sampling = SamplingRows(count: b, config: g, eos: Int(BPETokenizer.eos), idle: Int(BPETokenizer.pad), firstRow: firstRow)
         // the rows still in the batch (batch position → row) and their left padding
         var live = Array(0..<b), livePads = pads
         for _ in 0..<budget {
@@ -229,12 +280,24 @@ public final class TinyVLM: Module, Policy {
                 live = keep.map { live[$0] }; livePads = keep.map { livePads[$0] }
             }
             let next = live.map { sampling.rows[$0].next }
-            h = OpProfile.region("generate: decoding step") {
+            let h = OpProfile.region("generate: decoding step") {
                 decoder.hidden(decoder.embed(next, shape: [live.count, 1]), cache: cache, keyStart: livePads)
             }
             last = h.reshape([live.count, d])
         }
         return sampling.outputs(values: values, decode: { tokenizer.decode($0) }, spans: spans(of:))
     }
+}
 
+/// One slot per pool chunk, each written by its own chunk only.
+final class GroupResults<T>: @unchecked Sendable {
+    private let slots: UnsafeMutablePointer<Result<T, Error>?>
+    private let count: Int
+    init(count: Int) {
+        self.count = count
+        slots = .allocate(capacity: count); slots.initialize(repeating: nil, count: count)
+    }
+    deinit { slots.deinitialize(count: count); slots.deallocate() }
+    func set(_ i: Int, _ r: Result<T, Error>) { slots[i] = r }
+    func all() -> [Result<T, Error>] { (0..<count).map { slots[$0]! } }
 }

@@ -57,9 +57,15 @@ extension Float: TensorScalar {
     public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if !transA && transB && m <= SmallGemm.maxRows {
-            // a few rows against a weight in its (out, in) layout: no packing (CBLAS/smallgemm.h)
-            gtr_sgemm_nt_small(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        if !transA && transB && m <= SmallGemm.invariantRows {
+            // a few rows against a weight in its (out, in) layout: no packing (CBLAS/smallgemm.h); past the
+            // kernel's row count in pieces of it, so every row keeps the bits it has alone
+            var r = 0
+            while r < m {
+                let rows = Swift.min(SmallGemm.maxRows, m - r)
+                gtr_sgemm_nt_small(rows, n, k, alpha, a + r * lda, lda, b, ldb, beta, c + r * ldc, ldc)
+                r += rows
+            }
             return
         }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,

@@ -46,6 +46,36 @@ public final class KVCache {
         self.reserve = reserve
     }
 
+    /// The rows of `parts`, in order, in one cache: caches of the same layers and lengths, filled by separate
+    /// prompt passes (batched generation runs the prompt in fixed chunks of rows, then decodes them together).
+    public convenience init(joining parts: [KVCache]) {
+        precondition(!parts.isEmpty, "KVCache(joining:) needs a cache")
+        let layers = parts[0].lengths.count
+        self.init(layers: layers, reserve: parts[0].reserve)
+        precondition(parts.allSatisfy { $0.lengths == parts[0].lengths }, "joined KV caches must hold the same positions")
+        lengths = parts[0].lengths
+        func join(_ stores: [Tensor<Float>?], filled: Int) -> Tensor<Float>? {
+            let present = stores.compactMap { $0 }
+            guard present.count == stores.count, let first = present.first else { return nil }
+            let h = first.shape[1], d = first.shape[3], cap = present.map { $0.shape[2] }.max()!
+            let rows = present.reduce(0) { $0 + $1.shape[0] }
+            let out = Tensor<Float>(uninitialized: [rows, h, cap, d])
+            var block = 0  // (row, head) blocks of out filled so far
+            for s in present {
+                // block (row, head) of s holds s.shape[2] × d floats, the first `filled` positions written
+                for i in 0..<(s.shape[0] * h) {
+                    (out.pointer + (block + i) * cap * d).update(from: s.pointer + i * s.shape[2] * d, count: filled * d)
+                }
+                block += s.shape[0] * h
+            }
+            return out
+        }
+        for layer in 0..<layers {
+            keyStore[layer] = join(parts.map { $0.keyStore[layer] }, filled: lengths[layer])
+            valueStore[layer] = join(parts.map { $0.valueStore[layer] }, filled: lengths[layer])
+        }
+    }
+
     public var length: Int { lengths.first ?? 0 }
     public func length(layer: Int) -> Int { lengths[layer] }
 

@@ -91,6 +91,41 @@ func inputs(_ name: String, seeds: [UInt64]) throws -> [AgentInput] {
         }
     }
 
+    /// With two or more threads a batch is generated in groups of prompt-pass chunks, one group per thread
+    /// (`TinyVLM.generationPlan`): every row keeps its tokens, log-probs, entropies, value and sampling stream, bit
+    /// for bit, against one thread.
+    @Test func rowGroupsOnThreadsChangeNoBit() throws {
+        func plan(_ rows: Int, _ threads: Int, _ inv: Int = 64) -> [[Range<Int>]] { TinyVLM.generationPlan(rows: rows, threads: threads, invariantRows: inv) }
+        #expect(plan(8, 2) == [[0..<4], [4..<8]])
+        #expect(plan(8, 1) == [[0..<4, 4..<8]])
+        #expect(plan(6, 2) == [[0..<4], [4..<6]])
+        #expect(plan(4, 2) == [[0..<4]])
+        #expect(plan(1, 4) == [[0..<1]])
+        #expect(plan(8, 2, 0) == [[0..<4, 4..<8]], "without row-invariant products a batch stays whole")
+        // at most 64 rows (16 chunks) a group, even on one thread: 100 rows → 2 groups of 13 and 12 chunks
+        #expect(plan(100, 1).map(\.count) == [12, 13])
+        #expect(plan(100, 1).joined().map(\.count).reduce(0, +) == 100)
+        #expect(plan(100, 3).count == 3)
+        let m = try TinyVLM.load(from: try #require(DefaultAgent.shipped, "the shipped default agent is part of the source tree"))
+        let xs = try inputs("points24", seeds: Array(0..<8))
+        defer { Parallel.setThreads(Parallel.configuredThreads) }
+        for g in [GenerationConfig(temperature: 1, maxNewTokens: 48, seed: 11), GenerationConfig(temperature: 0, maxNewTokens: 48, greedy: true)] {
+            var runs: [[PolicyOutput]] = []
+            for threads in [1, 2] {
+                Parallel.setThreads(threads)
+                runs.append(try m.generate(xs, config: g))
+            }
+            for (a, b) in zip(runs[0], runs[1]) {
+                #expect(a.tokenIDs == b.tokenIDs)
+                #expect(a.tokenLogProbs.map(\.bitPattern) == b.tokenLogProbs.map(\.bitPattern))
+                #expect(a.tokenEntropies.map(\.bitPattern) == b.tokenEntropies.map(\.bitPattern))
+                #expect(a.value.bitPattern == b.value.bitPattern)
+            }
+            // sampled rows differ from one another: each draws from a stream of its own
+            if !g.greedy { #expect(Set(runs[0].map(\.tokenIDs)).count >= 4) }
+        }
+    }
+
     @Test func lambdaSplitWithAndWithoutAnAction() throws {
         let m = try tinyModel()
         let x = try inputs("points24", seeds: [1])[0]
