@@ -63,10 +63,10 @@ enum AgentBench {
     }
 
     /// Milliseconds per round of greedy generation of the 8 inputs at batch `batch` (for a sampling profiler).
-    static func generationLoop(batch: Int, rounds: Int) throws -> Double {
+    static func generationLoop(batch: Int, rounds: Int, maxNewTokens: Int = 64) throws -> Double {
         let (m, _) = try model()
         let xs = try inputs()
-        let g = GenerationConfig(temperature: 0, maxNewTokens: 64, greedy: true)
+        let g = GenerationConfig(temperature: 0, maxNewTokens: maxNewTokens, greedy: true)
         let t = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<rounds {
             for start in stride(from: 0, to: 8, by: batch) { _ = try m.generate(Array(xs[start..<min(8, start + batch)]), config: g) }

@@ -242,9 +242,11 @@ if args.count > 1 && args[1] == "profile-generate" {
 }
 
 if args.count > 2 && args[1] == "gen-loop" {
-    // `gen-loop B R`: R greedy generations of AgentBench's 8 inputs at batch B, for a sampling profiler; prints ms per round.
+    // `gen-loop B R [N]`: R greedy generations of AgentBench's 8 inputs at batch B (at most N new tokens, 64 by
+    // default; 1 times the prompt passes), for a sampling profiler; prints ms per round.
     let batch = Int(args[2]) ?? 8, rounds = args.count > 3 ? Int(args[3]) ?? 20 : 20
-    print(String(format: "%.2f ms per round", try AgentBench.generationLoop(batch: batch, rounds: rounds)))
+    let tokens = args.count > 4 ? Int(args[4]) ?? 64 : 64
+    print(String(format: "%.2f ms per round", try AgentBench.generationLoop(batch: batch, rounds: rounds, maxNewTokens: tokens)))
     exit(0)
 }
 

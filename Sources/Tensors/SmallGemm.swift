@@ -16,8 +16,8 @@ public enum SmallGemm {
         guard let v = ProcessInfo.processInfo.environment["GTR_SMALL_GEMM_ROWS"], let n = Int(v) else { return 16 }
         return n
     }()
-    /// Rows up to which a Float `A·Bᵀ` product runs in this kernel (in pieces of `maxRows`), so that each row's
-    /// bits do not depend on how many rows share the product: batched generation relies on it to cut a batch into
-    /// groups without changing a bit. 0 where the kernel is off.
-    public static var invariantRows: Int { 4 * maxRows }
+    /// Rows up to which a Float `A·Bᵀ` product (`TensorScalar.gemm`) runs in this kernel, in pieces of `maxRows`,
+    /// so that each row's bits do not depend on how many rows share the product: batched generation relies on it
+    /// to cut a batch into groups without changing a bit. 0 where the kernel is off.
+    public static var invariantRows: Int { 4 * Float.rowInvariantRows }
 }

@@ -12,6 +12,10 @@ public protocol TensorScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
     static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// Rows of an `A·Bᵀ` product that `blasGemm` computes with each row's bits independent of the other rows
+    /// (Float: `SmallGemm.maxRows`; Double: 0). `gemm` runs products of up to four times that many rows in
+    /// pieces of it (`SmallGemm.invariantRows`).
+    static var rowInvariantRows: Int { get }
     /// y = alpha·op(A)·x + beta·y for row-major A (m × n), unit strides (`cblas_sgemv` / `cblas_dgemv`).
     static func blasGemv(trans: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
                          x: UnsafePointer<Self>, beta: Self, y: UnsafeMutablePointer<Self>)
@@ -54,18 +58,13 @@ extension Float: TensorScalar {
         if SmallGemm.vectorUnit { gtr_attn_mix(p, values, ldv, n, dv, o); return }
         blasGemv(trans: true, m: n, n: dv, alpha: 1, a: values, lda: ldv, x: p, beta: 0, y: o)
     }
+    public static var rowInvariantRows: Int { SmallGemm.maxRows }
     public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if !transA && transB && m <= SmallGemm.invariantRows {
-            // a few rows against a weight in its (out, in) layout: no packing (CBLAS/smallgemm.h); past the
-            // kernel's row count in pieces of it, so every row keeps the bits it has alone
-            var r = 0
-            while r < m {
-                let rows = Swift.min(SmallGemm.maxRows, m - r)
-                gtr_sgemm_nt_small(rows, n, k, alpha, a + r * lda, lda, b, ldb, beta, c + r * ldc, ldc)
-                r += rows
-            }
+        if !transA && transB && m <= SmallGemm.maxRows {
+            // a few rows against a weight in its (out, in) layout: no packing (CBLAS/smallgemm.h)
+            gtr_sgemm_nt_small(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
@@ -103,6 +102,7 @@ extension Double: TensorScalar {
                                       into o: UnsafeMutablePointer<Double>) {
         blasGemv(trans: true, m: n, n: dv, alpha: 1, a: values, lda: ldv, x: p, beta: 0, y: o)
     }
+    public static var rowInvariantRows: Int { 0 }
     public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
@@ -160,20 +160,33 @@ extension TensorScalar {
     /// two threads even where 3 blocks would leave one idle a third of the time), and for a product of a few rows (a
     /// decoding step) blocks of 128 columns (run by `SmallGemm`'s kernel up to its row count, else by OpenBLAS, whose
     /// SkylakeX build has unpacked small-matrix kernels of its own). Each block is one call computing every element
-    /// as the same K-long sum. Products under `Parallel.minimumParallelWork` multiply-adds stay on the calling thread.
+    /// as the same K-long sum. An `A·Bᵀ` product of up to 4 × `rowInvariantRows` rows runs in pieces of that many
+    /// rows, so each row's bits do not depend on how many rows share the product (batched generation cuts a batch
+    /// into groups on that guarantee). Products under `Parallel.minimumParallelWork` multiply-adds stay on the
+    /// calling thread.
     @inline(__always)
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                             a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                             beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
-        let few = m <= 32
+        let piece = !transA && transB && m > rowInvariantRows && m <= 4 * rowInvariantRows ? rowInvariantRows : m
+        let few = m <= 32 || piece < m
         let byRows = !few && m >= n
         let extent = byRows ? m : n
         let block = few ? 128 : (extent <= 512 ? 64 : extent <= 1024 ? 128 : 256)
         let blocks = (extent + block - 1) / block
         let work = m * n * k
+        // columns lo..<hi of op(B) and C, all rows (in pieces)
+        let columns: (Int, Int) -> Void = { lo, hi in
+            var r = 0
+            while r < m {
+                let rows = Swift.min(piece, m - r)
+                blasGemm(transA: transA, transB: transB, m: rows, n: hi - lo, k: k, alpha: alpha, a: a + (transA ? r : r * lda), lda: lda,
+                         b: b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta, c: c + r * ldc + lo, ldc: ldc)
+                r += rows
+            }
+        }
         if blocks <= 1 || work < Parallel.minimumParallelWork {
-            blasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                     beta: beta, c: c, ldc: ldc)
+            columns(0, n)
             return
         }
         let one: (Int) -> Void = { p in
@@ -183,9 +196,7 @@ extension TensorScalar {
                 blasGemm(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha,
                          a: a + (transA ? lo : lo * lda), lda: lda, b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
             } else {
-                // columns lo..<hi of op(B) and C
-                blasGemm(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
-                         b: b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+                columns(lo, hi)
             }
         }
         Parallel.run(chunks: blocks, work: work, one)

@@ -47,6 +47,27 @@ import Testing
         }
     }
 
+    /// Products of up to `SmallGemm.invariantRows` rows (64) run in the small kernel's pieces: every row of a 17-,
+    /// 40- or 64-row `linear` equals that row alone, bit for bit, and the pieced product agrees with Double sums.
+    @Test(.enabled(if: SmallGemm.invariantRows >= 64, "the row-invariant pieces need the AVX2 kernel")) func linearUpTo64RowsKeepsEachRowsBits() {
+        var rng = TensorRNG(seed: 8)
+        let w = Tensor<Float>.uniform([960, 128], low: -1, high: 1, rng: &rng)
+        for m in [17, 40, 64] {
+            let x = Tensor<Float>.uniform([m, 128], low: -1, high: 1, rng: &rng)
+            let batch = Autograd.noGrad { x.linear(weight: w, bias: nil) }.scalars
+            for r in [0, 15, 16, m / 2, m - 1] {
+                let one = Autograd.noGrad { x.slice(axis: 0, r, r + 1).linear(weight: w, bias: nil) }.scalars
+                #expect(one == Array(batch[(r * 960)..<((r + 1) * 960)]), "row \(r) of \(m)")
+                let xs = x.scalars, ws = w.scalars
+                for j in [0, 477, 959] {
+                    var sum = 0.0
+                    for p in 0..<128 { sum += Double(xs[r * 128 + p]) * Double(ws[j * 128 + p]) }
+                    #expect(abs(Double(batch[r * 960 + j]) - sum) < 1e-4 * (1 + abs(sum)))
+                }
+            }
+        }
+    }
+
     /// `Tensor.linear` on a batch of decoding rows: the small-rows path agrees with OpenBLAS, and each row of a batch
     /// of 8 equals that row run alone, bit for bit.
     @Test func linearOnFewRowsAgreesWithBLASAndBatching() {
