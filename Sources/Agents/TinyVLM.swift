@@ -228,15 +228,13 @@ public final class TinyVLM: Module, Policy {
         let plan = TinyVLM.generationPlan(rows: prompts.count, threads: Parallel.threads, invariantRows: SmallGemm.invariantRows)
         let longest = prompts.map(\.count).max()!
         if plan.count == 1 { return try generateGroup(plan[0], prompts: prompts, patches: pts, padTo: longest, config: g, budget: budget) }
-        let results = GroupResults<[PolicyOutput]>(count: plan.count)
         // Inside a pool job the kernels run inline on their own thread (the pool is busy); a worker thread has no
         // task-local state, so gradient recording is switched off again there.
-        Parallel.pool.run(chunks: plan.count) { i in
-            results.set(i, Result { try Autograd.noGrad {
+        return try Parallel.pool.map(plan.count) { i in
+            try Autograd.noGrad {
                 try self.generateGroup(plan[i], prompts: prompts, patches: pts, padTo: longest, config: g, budget: budget)
-            } })
-        }
-        return try results.all().flatMap { try $0.get() }
+            }
+        }.flatMap { $0 }
     }
 
     /// Generates rows `chunks` (contiguous prompt-pass chunks) of the batch: every prompt left-padded to `padTo`
@@ -287,17 +285,4 @@ public final class TinyVLM: Module, Policy {
         }
         return sampling.outputs(values: values, decode: { tokenizer.decode($0) }, spans: spans(of:))
     }
-}
-
-/// One slot per pool chunk, each written by its own chunk only.
-final class GroupResults<T>: @unchecked Sendable {
-    private let slots: UnsafeMutablePointer<Result<T, Error>?>
-    private let count: Int
-    init(count: Int) {
-        self.count = count
-        slots = .allocate(capacity: count); slots.initialize(repeating: nil, count: count)
-    }
-    deinit { slots.deinitialize(count: count); slots.deallocate() }
-    func set(_ i: Int, _ r: Result<T, Error>) { slots[i] = r }
-    func all() -> [Result<T, Error>] { (0..<count).map { slots[$0]! } }
 }

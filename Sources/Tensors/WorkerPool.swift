@@ -103,6 +103,18 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// body(0..<count) over the pool, as `run`, with each chunk's result (or error) kept: the results in chunk
+    /// order, or the error of the first chunk that threw.
+    public func map<T>(_ count: Int, _ body: @escaping (Int) throws -> T) throws -> [T] {
+        let slots = UnsafeMutablePointer<Result<T, Error>?>.allocate(capacity: Swift.max(count, 1))
+        slots.initialize(repeating: nil, count: count)
+        defer { slots.deinitialize(count: count); slots.deallocate() }
+        // each chunk writes its own slot only
+        nonisolated(unsafe) let out = slots
+        run(chunks: count) { i in out[i] = Result { try body(i) } }
+        return try (0..<count).map { try slots[$0]!.get() }
+    }
+
     /// Lets the workers exit (the pool must be idle and not used again).
     func retire() {
         lock.lock(); retired.store(true, ordering: .releasing); lock.broadcast(); lock.unlock()

@@ -28,6 +28,19 @@ import Testing
         }
     }
 
+    /// `map` returns every chunk's result in chunk order, and the error of the first chunk that threw.
+    @Test func mapKeepsOrderAndTheFirstError() throws {
+        struct Boom: Error, Equatable { let chunk: Int }
+        defer { Parallel.setThreads(Parallel.configuredThreads) }
+        for threads in [1, 2, 3] {
+            Parallel.setThreads(threads)
+            for count in [0, 1, 2, 5, 64] {
+                #expect(try Parallel.pool.map(count) { $0 * $0 } == (0..<count).map { $0 * $0 })
+            }
+            #expect(throws: Boom(chunk: 3)) { try Parallel.pool.map(8) { i -> Int in if i >= 3 { throw Boom(chunk: i) }; return i } }
+        }
+    }
+
     @Test func nestedAndConcurrentDispatchRunInline() async {
         defer { Parallel.setThreads(Parallel.configuredThreads) }
         Parallel.setThreads(2)
